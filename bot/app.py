@@ -1,0 +1,98 @@
+"""The composition root: builds settings, store, collectors and notifiers, and runs one mode.
+
+Modes: ``bot`` (a Discord bot token is set), ``webhook`` (webhook URLs only, no commands) and
+``console`` (neither: notifications are printed). The collectors are the same in every mode.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from collectors.clock import Clock, SystemClock
+from collectors.runner import Supervisor
+from collectors.service import Collector
+from collectors.settings import Settings
+from collectors.store.database import Database
+from collectors.store.farmers import Farmer, FarmerStore
+from collectors.store.outbox import OutboxStore
+
+log = logging.getLogger("cosmos")
+
+
+class Mode(StrEnum):
+    BOT = "bot"
+    WEBHOOK = "webhook"
+    CONSOLE = "console"
+
+
+def choose_mode(settings: Settings) -> Mode:
+    d = settings.discord
+    if d.token is not None and d.token.get_secret_value():
+        return Mode.BOT
+    if d.webhook_url is not None or d.webhooks:
+        return Mode.WEBHOOK
+    return Mode.CONSOLE
+
+
+@dataclass
+class Services:
+    """Everything the collectors, cogs and notifiers share, built once."""
+
+    settings: Settings
+    db: Database
+    clock: Clock
+    supervisor: Supervisor
+    farmers: FarmerStore
+    outbox: OutboxStore
+    primary_farmer: Farmer
+    collectors: list[Collector] = field(default_factory=list)
+
+
+async def build_services(settings: Settings, clock: Clock | None = None) -> Services:
+    clock = clock or SystemClock()
+    db = Database(settings.database_path)
+    await db.initialize()
+    farmers = FarmerStore(db)
+    primary = await farmers.ensure_primary(settings.farmer_name, clock.now_us())
+    services = Services(
+        settings=settings,
+        db=db,
+        clock=clock,
+        supervisor=Supervisor(),
+        farmers=farmers,
+        outbox=OutboxStore(db),
+        primary_farmer=primary,
+    )
+    services.collectors.extend(build_collectors(services))
+    return services
+
+
+def build_collectors(services: Services) -> list[Collector]:
+    """One collector per configured kind of source."""
+    collectors: list[Collector] = []
+    return collectors
+
+
+async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Run cosmos until ``stop`` is set or SIGINT/SIGTERM arrives."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    services = await build_services(settings)
+    mode = choose_mode(settings)
+    log.info("cosmos starting in %s mode, database %s", mode.value, settings.database_path)
+    try:
+        for collector in services.collectors:
+            services.supervisor.start(collector.name, collector.run())
+        await stop.wait()
+    finally:
+        log.info("cosmos stopping")
+        await services.supervisor.stop()
+        await services.db.close()

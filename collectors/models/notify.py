@@ -1,0 +1,49 @@
+"""Notifications: what the collectors and rules want said, before any notifier renders it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    SUCCESS = "success"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+class Topic(StrEnum):
+    TRANSFERS = "transfers"
+    REWARDS = "rewards"
+    ALERTS = "alerts"
+    SUMMARY = "summary"
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """One message to deliver once.
+
+    ``dedupe_key`` names the fact being announced (``transfer:<block hash>:<event index>``,
+    ``alert:<rule>:<subject>:<transition>:<n>``); enqueueing the same key twice stores it once.
+    """
+
+    dedupe_key: str
+    topic: Topic
+    severity: Severity
+    title: str
+    body: str = ""
+    fields: tuple[tuple[str, str], ...] = ()
+    url: str | None = None
+    occurred_us: int | None = None
+    footer: str | None = None
+    # A rule routed to its own channel names the topic to deliver to instead of ``topic``.
+    route: Topic | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    id: int
+    notification: Notification
+    attempts: int
+    created_us: int

@@ -1,0 +1,226 @@
+"""The one settings tree: environment variables with the ``COSMOS_`` prefix, or a ``.env`` file.
+
+Nested keys use a double underscore: ``COSMOS_METRICS__INTERVAL_SECONDS=30``. Lists are JSON:
+``COSMOS_METRICS__TARGETS='[{"url": "http://10.0.0.5:9081/metrics", "kind": "farmer"}]'``.
+:func:`load_settings` turns validation errors into messages a farmer can act on.
+"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+FARMER_IMAGES = ("ghcr.io/autonomys/farmer", "subspace/farmer")
+NODE_IMAGES = ("ghcr.io/autonomys/node", "subspace/node")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- logs -----------------------------------------------------------------------------------
+
+
+class DockerHost(_Section):
+    """A Docker Engine to read node and farmer container logs from."""
+
+    base_url: str = Field(
+        default="unix:///var/run/docker.sock",
+        description="unix:// socket, tcp://host:2375 or ssh://user@host",
+    )
+    host: str = Field(default="local", description="a short name for this host in the dashboard")
+    farmer: str | None = Field(default=None, description="farmer name for this host's farmer")
+    farmer_container: str | None = Field(default=None, description="farmer container name")
+    node_container: str | None = Field(default=None, description="node container name")
+
+    @field_validator("base_url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        if not value.startswith(("unix://", "tcp://", "ssh://", "http://", "https://", "npipe://")):
+            raise ValueError(
+                "must start with unix://, tcp://, ssh://, http:// or https://, "
+                "e.g. unix:///var/run/docker.sock or ssh://farmer@10.0.0.5"
+            )
+        return value
+
+
+class LogFile(_Section):
+    """A node or farmer that logs to a file (``farmer ... > farmer.log``)."""
+
+    path: Path
+    role: Literal["farmer", "node"]
+    host: str = "local"
+    farmer: str | None = None
+
+
+class LogsSettings(_Section):
+    enabled: bool = True
+    docker: list[DockerHost] = Field(default_factory=list)
+    files: list[LogFile] = Field(default_factory=list)
+    max_line_bytes: int = Field(default=64 * 1024, ge=1024)
+    reconnect_seconds: float = Field(default=5.0, gt=0)
+
+
+# --- metrics --------------------------------------------------------------------------------
+
+
+class MetricsTarget(_Section):
+    url: str = Field(description="e.g. http://127.0.0.1:9081/metrics")
+    kind: Literal["farmer", "node"]
+    label: str | None = None
+    host: str = "local"
+    farmer: str | None = Field(default=None, description="farmer name (farmer targets)")
+    interval_seconds: float | None = Field(default=None, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(
+                "must be an http:// or https:// URL, e.g. http://127.0.0.1:9081/metrics"
+            )
+        return value
+
+
+class MetricsSettings(_Section):
+    targets: list[MetricsTarget] = Field(default_factory=list)
+    interval_seconds: float = Field(default=60.0, gt=0)
+    timeout_seconds: float = Field(default=10.0, gt=0)
+    full_detail_hours: float = Field(default=48.0, gt=0)
+
+
+# --- wallets --------------------------------------------------------------------------------
+
+
+class Wallet(_Section):
+    address: str = Field(description="su… address (a legacy st… address is accepted)")
+    label: str
+    scan_back_blocks: int = Field(default=0, ge=0, description="scan this far back when new")
+
+
+class WalletsSettings(_Section):
+    rpc_urls: list[str] = Field(default_factory=lambda: ["ws://127.0.0.1:9944"])
+    accounts: list[Wallet] = Field(default_factory=list)
+    poll_seconds: float = Field(default=6.0, gt=0)
+    settle_depth: int = Field(default=3, ge=0)
+    lookback_blocks: int = Field(default=14_400, ge=0)
+    large_transfer_ai3: float = Field(default=100.0, ge=0)
+
+    @field_validator("rpc_urls")
+    @classmethod
+    def _ws_urls(cls, value: list[str]) -> list[str]:
+        for url in value:
+            if not url.startswith(("ws://", "wss://", "http://", "https://")):
+                raise ValueError(
+                    f"{url!r} must start with ws:// or wss://, e.g. ws://127.0.0.1:9944"
+                )
+        return value
+
+
+# --- discord and notifications --------------------------------------------------------------
+
+Topic = Literal["transfers", "rewards", "alerts", "summary", "dashboard"]
+
+
+class DiscordSettings(_Section):
+    token: SecretStr | None = Field(default=None, description="bot token; empty for webhook-only")
+    guild_id: int | None = Field(default=None, description="sync commands to this guild at once")
+    channel_id: int | None = Field(default=None, description="default channel for notifications")
+    channels: dict[Topic, int] = Field(default_factory=dict, description="a channel per topic")
+    webhook_url: SecretStr | None = Field(default=None, description="default webhook")
+    webhooks: dict[Topic, SecretStr] = Field(
+        default_factory=dict, description="a webhook per topic"
+    )
+    rewards_mode: Literal["each", "batched", "off"] = "each"
+    rewards_batch_minutes: float = Field(default=60.0, gt=0)
+    admin_role_id: int | None = None
+    explorer_url: str = "https://autonomys.subscan.io"
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and "/api/webhooks/" not in value.get_secret_value():
+            raise ValueError(
+                "is not a Discord webhook URL; it looks like https://discord.com/api/webhooks/ID/TOKEN"
+            )
+        return value
+
+
+# --- alerts ---------------------------------------------------------------------------------
+
+
+class AlertsSettings(_Section):
+    enabled: bool = True
+    muted: list[str] = Field(default_factory=list, description="rule names not to send")
+    routes: dict[str, Topic] = Field(default_factory=dict)
+    timezone: str = "UTC"
+    summary_time: str = Field(default="08:00", description="local HH:MM for the daily summary")
+    heartbeat_url: str | None = None
+    health_port: int | None = Field(default=None, ge=1, le=65535)
+
+
+# --- root -----------------------------------------------------------------------------------
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="COSMOS_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+    )
+
+    database_path: Path = Path("./data/cosmos.db")
+    farmer_name: str = Field(default_factory=socket.gethostname, min_length=1)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    logs: LogsSettings = Field(default_factory=LogsSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    wallets: WalletsSettings = Field(default_factory=WalletsSettings)
+    discord: DiscordSettings = Field(default_factory=DiscordSettings)
+    alerts: AlertsSettings = Field(default_factory=AlertsSettings)
+
+
+class SettingsError(ValueError):
+    """Configuration a farmer has to fix; ``str()`` is the message to show."""
+
+
+def env_name(location: tuple[int | str, ...]) -> str:
+    """``('metrics', 'targets', 0, 'url')`` -> ``COSMOS_METRICS__TARGETS[0].url``."""
+    head: list[str] = []
+    tail = ""
+    for part in location:
+        if isinstance(part, int) or tail:
+            tail += f"[{part}]" if isinstance(part, int) else f".{part}"
+        else:
+            head.append(str(part).upper())
+    return "COSMOS_" + "__".join(head) + tail
+
+
+SECRET_FIELDS = frozenset({"token", "webhook_url", "webhooks", "heartbeat_url"})
+
+
+def describe_errors(error: ValidationError) -> str:
+    lines = ["cosmos cannot start: the configuration has a problem."]
+    for item in error.errors():
+        key = env_name(tuple(item["loc"]))
+        value = item.get("input")
+        secret = any(str(part) in SECRET_FIELDS for part in item["loc"])
+        shown = "" if secret or isinstance(value, dict | list) else f" (got {value!r})"
+        message = str(item["msg"]).removeprefix("Value error, ")
+        lines.append(f"  - {key}: {message}{shown}")
+    lines.append("See .env.example for every setting with an example.")
+    return "\n".join(lines)
+
+
+def load_settings(env_file: Path | str | None = ".env", **overrides: Any) -> Settings:
+    """Read and check the settings; raise :class:`SettingsError` with a readable message."""
+    try:
+        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        raise SettingsError(describe_errors(exc)) from None
