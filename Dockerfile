@@ -1,0 +1,30 @@
+# cosmos: the collector and Discord bot in one small image.
+# Build: docker build -t cosmos .   Run: see docker-compose.yml
+FROM python:3.11.14-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+# Only what `pip install .` needs, so source edits don't bust the dependency layer needlessly.
+COPY pyproject.toml README.md ./
+COPY collectors ./collectors
+COPY bot ./bot
+RUN pip install . \
+    && useradd --system --create-home --uid 10001 cosmos \
+    && mkdir -p /data \
+    && chown cosmos:cosmos /data
+
+USER cosmos
+ENV COSMOS_DATABASE_PATH=/data/cosmos.db \
+    COSMOS_ALERTS__HEALTH_PORT=8080
+VOLUME ["/data"]
+EXPOSE 8080
+
+HEALTHCHECK --interval=60s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=4).status == 200 else 1)"]
+
+ENTRYPOINT ["cosmos"]
+CMD ["run"]
