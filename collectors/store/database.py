@@ -126,14 +126,17 @@ class Database:
             await conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
-            except BaseException:
-                await conn.execute("ROLLBACK")
-                raise
-            try:
                 await conn.execute("COMMIT")
-            except sqlite3.OperationalError as exc:
-                await conn.execute("ROLLBACK")
-                raise StoreError(f"could not write to {self.path}: {exc}") from exc
+            except BaseException as exc:
+                if conn.in_transaction:
+                    await conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.OperationalError) and _is_disk_full(exc):
+                    raise StoreError(
+                        f"the disk holding {self.path} is full: nothing of this change was "
+                        "written and what was stored before is intact. Free some space; cosmos "
+                        "goes on where it stopped."
+                    ) from exc
+                raise
 
     async def close(self) -> None:
         if self._conn is not None:
@@ -146,6 +149,11 @@ class Database:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+
+def _is_disk_full(exc: sqlite3.OperationalError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code == sqlite3.SQLITE_FULL or "full" in str(exc).lower()
 
 
 def _split_sql(script: str) -> list[str]:

@@ -77,3 +77,33 @@ async def test_garbage_file_is_reported_not_crashed(tmp_path: Path) -> None:
     path.write_bytes(b"this is not sqlite" * 1000)
     with pytest.raises(StoreError, match="not usable"):
         await Database(path).initialize()
+
+
+async def test_full_disk_is_a_clear_error_and_keeps_stored_rows(db: Database) -> None:
+    # max_page_count caps the file like a full disk would: SQLite answers SQLITE_FULL.
+    async with db.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO farmer (name, is_primary, created_us, updated_us) VALUES ('kept', 0, 1, 1)"
+        )
+    async with db.conn.execute("PRAGMA page_count") as cur:
+        pages = (await cur.fetchone())[0]
+    await db.conn.execute(f"PRAGMA max_page_count = {pages + 2}")
+
+    async def fill() -> None:
+        async with db.transaction() as conn:
+            for i in range(2000):
+                await conn.execute(
+                    "INSERT INTO farmer (name, is_primary, created_us, updated_us)"
+                    " VALUES (?, 0, 1, 1)",
+                    (f"farmer-{i}-" + "x" * 500,),
+                )
+
+    with pytest.raises(StoreError, match=r"disk holding .* is full"):
+        await fill()
+    async with db.conn.execute("SELECT name FROM farmer") as cur:
+        assert [row[0] for row in await cur.fetchall()] == ["kept"]
+    async with db.conn.execute("PRAGMA integrity_check") as cur:
+        assert (await cur.fetchone())[0] == "ok"
+    # Space comes back: writing works again without reopening.
+    await db.conn.execute("PRAGMA max_page_count = 1073741823")
+    await fill()
