@@ -1,0 +1,404 @@
+"""Bytes to complete log lines: plain text, Docker json-file, or Engine API multiplexed frames.
+
+Pure and incremental: a :class:`LineDecoder` is fed whatever a read returned (a line split
+anywhere, a frame split anywhere, garbage) and hands back only complete lines, each with the
+byte offset just after it so that a follower can resume exactly there. Memory is bounded by
+``max_line_bytes``: an over-long line is cut, never held whole.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+__all__ = [
+    "DecodedLine",
+    "Framing",
+    "LineDecoder",
+    "detect_framing",
+    "parse_rfc3339_us",
+]
+
+
+class Framing(StrEnum):
+    PLAIN = "plain"
+    JSON_FILE = "json-file"
+    DOCKER_FRAMES = "docker-frames"
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedLine:
+    text: str
+    end_offset: int
+    received_us: int | None = None
+
+
+_FRAME_HEADER_LEN = 8
+_FRAME_STREAMS = (0, 1, 2)
+_BOM = b"\xef\xbb\xbf"
+
+
+_LineHandler = Callable[[bytes | bytearray, int], "DecodedLine | None"]
+
+
+def _is_frame_header(head: bytes | bytearray, at: int = 0) -> bool:
+    return (
+        len(head) >= at + _FRAME_HEADER_LEN
+        and head[at] in _FRAME_STREAMS
+        and head[at + 1] == 0
+        and head[at + 2] == 0
+        and head[at + 3] == 0
+    )
+
+
+def detect_framing(head: bytes) -> Framing:
+    """Guess the framing from the first bytes of a file or stream."""
+    if _is_frame_header(head):
+        return Framing.DOCKER_FRAMES
+    stripped = head.removeprefix(_BOM).lstrip(b" \t\r\n")
+    if stripped.startswith(b'{"log":'):
+        return Framing.JSON_FILE
+    return Framing.PLAIN
+
+
+# --- timestamps -----------------------------------------------------------------------------
+
+_minute_cache: dict[str, int] = {}
+_RFC3339 = re.compile(
+    r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:[.,](\d+))?(Z|[+-]\d\d:?\d\d)?$"
+)
+
+
+def parse_rfc3339_us(value: str) -> int | None:
+    """``2025-06-20T08:00:00.412987189Z`` (any fraction length, or none) to UTC microseconds.
+
+    Minutes are cached: a log's lines share a handful, and ``timegm`` is the slow part.
+    A value without a zone is read as UTC. Anything unparseable gives None.
+    """
+    # Fast path: the common ``YYYY-MM-DDTHH:MM:SS[.f]Z`` shape.
+    if len(value) >= 20 and value[-1] == "Z" and value[10] == "T" and value[19] in ".Z":
+        base = _minute_cache.get(value[:16])
+        if base is not None:
+            sec = value[17:19]
+            frac = value[20:-1]
+            if sec.isdigit() and (not frac or frac.isdigit()):
+                return (base + int(sec)) * 1_000_000 + (int(frac[:6].ljust(6, "0")) if frac else 0)
+    match = _RFC3339.match(value)
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, frac, zone = match.groups()
+    try:
+        base = calendar.timegm(
+            (int(year), int(month), int(day), int(hour), int(minute), 0, 0, 0, 0)
+        )
+    except (ValueError, OverflowError):
+        return None
+    if not (1 <= int(month) <= 12 and 1 <= int(day) <= 31 and int(hour) < 24):
+        return None
+    if int(minute) >= 60 or int(second) >= 61:
+        return None
+    offset = 0
+    if zone and zone != "Z":
+        sign = -1 if zone[0] == "-" else 1
+        digits = zone[1:].replace(":", "")
+        offset = sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
+    elif zone == "Z":
+        if len(_minute_cache) > 4096:
+            _minute_cache.clear()
+        _minute_cache[value[:16]] = base
+    micros = int(frac[:6].ljust(6, "0")) if frac else 0
+    return (base + int(second) - offset) * 1_000_000 + micros
+
+
+# ``timestamps=1``: RFC3339Nano then one space, before every line.
+_DOCKER_TS_PREFIX = re.compile(
+    r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:\d\d)) "
+)
+
+
+def _split_docker_timestamp(text: str) -> tuple[str, int | None]:
+    match = _DOCKER_TS_PREFIX.match(text)
+    if match is None:
+        return text, None
+    return text[match.end() :], parse_rfc3339_us(match.group(1))
+
+
+def _text(raw: bytes | bytearray) -> str:
+    if raw.endswith(b"\r"):
+        raw = raw[:-1]
+    return raw.decode("utf-8", "replace")
+
+
+def _clean_surrogates(text: str) -> str:
+    """JSON may carry lone surrogates (``\\ud800``) that SQLite cannot store: replace them."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+class LineDecoder:
+    """Stateful decoder for one byte stream. ``feed`` bytes, get complete lines back."""
+
+    def __init__(
+        self,
+        framing: Framing,
+        *,
+        max_line_bytes: int = 65536,
+        docker_timestamps: bool = False,
+    ) -> None:
+        if max_line_bytes < 1:
+            raise ValueError("max_line_bytes must be positive")
+        self.framing = framing
+        self.max_line_bytes = max_line_bytes
+        self.docker_timestamps = docker_timestamps
+        self._offset = 0  # bytes of the stream consumed so far (up to the buffer start)
+        self._buf = bytearray()
+        # Plain (and per-stream frame) line being assembled; True while dropping an over-long tail.
+        self._skipping = False
+        self._held_cut: bytes | None = None
+        # json-file: the partial line assembled from entries not ending in "\n".
+        self._json_parts: list[str] = []
+        self._json_len = 0
+        self._json_time: int | None = None
+        # Frames: bytes left in the current frame, its stream, and a line buffer per stream.
+        self._frame_left = 0
+        self._frame_stream = 1
+        self._frame_lines: dict[int, bytearray] = {}
+        self._frame_skipping: dict[int, bool] = {}
+        # Raw json-file entries are longer than their text (escapes): allow for that.
+        self._max_raw = max(max_line_bytes * 8, 64 * 1024)
+
+    # --- public API -------------------------------------------------------------------------
+
+    def feed(self, data: bytes) -> list[DecodedLine]:
+        if not data:
+            return []
+        if self.framing is Framing.DOCKER_FRAMES:
+            return self._feed_frames(data)
+        if self.framing is Framing.JSON_FILE:
+            return self._feed_lines(data, self._max_raw, self._json_entry)
+        return self._feed_lines(data, self.max_line_bytes, self._plain_line)
+
+    def flush(self) -> list[DecodedLine]:
+        """End of input: emit whatever partial line is held."""
+        out: list[DecodedLine] = []
+        if self.framing is Framing.DOCKER_FRAMES:
+            end = self._offset
+            for stream in sorted(self._frame_lines):
+                pending = self._frame_lines[stream]
+                if pending:
+                    line = self._plain_line(bytes(pending), end)
+                    if line is not None:
+                        out.append(line)
+            self._frame_lines.clear()
+            self._frame_skipping.clear()
+            return out
+        end = self._offset + len(self._buf)
+        handle = self._json_entry if self.framing is Framing.JSON_FILE else self._plain_line
+        if self._held_cut is not None:
+            line = handle(self._held_cut, end)
+            if line is not None:
+                out.append(line)
+            self._held_cut = None
+        if self.framing is Framing.JSON_FILE:
+            if self._buf:
+                line = self._json_entry(bytes(self._buf), end)
+                if line is not None:
+                    out.append(line)
+            if self._json_parts:
+                out.append(self._json_emit(end))
+        elif self._buf:
+            line = self._plain_line(bytes(self._buf), end)
+            if line is not None:
+                out.append(line)
+        self._offset = end
+        self._buf.clear()
+        self._skipping = False
+        return out
+
+    # --- newline-delimited (plain and json-file) ----------------------------------------------
+
+    def _feed_lines(
+        self,
+        data: bytes,
+        limit: int,
+        handle: _LineHandler,
+    ) -> list[DecodedLine]:
+        out: list[DecodedLine] = []
+        start = 0
+        if self._skipping:
+            # Dropping the tail of an over-long line until its newline.
+            nl = data.find(b"\n")
+            if nl < 0:
+                self._offset += len(data)
+                return out
+            self._offset += nl + 1
+            start = nl + 1
+            self._skipping = False
+            cut = self._held_cut
+            self._held_cut = None
+            if cut is not None:
+                line = handle(cut, self._offset)
+                if line is not None:
+                    out.append(line)
+        if self._buf:
+            nl = data.find(b"\n", start)
+            if nl < 0:
+                self._buf += data[start:]
+                self._bound(limit)
+                return out
+            self._buf += data[start:nl]
+            raw = bytes(self._buf)
+            self._offset += len(self._buf) + 1
+            self._buf.clear()
+            start = nl + 1
+            line = handle(raw, self._offset)
+            if line is not None:
+                out.append(line)
+        last_nl = data.rfind(b"\n", start)
+        if last_nl >= start:
+            offset = self._offset
+            chunk = data[start:last_nl]
+            for raw in chunk.split(b"\n"):
+                offset += len(raw) + 1
+                line = handle(raw[:limit] if len(raw) > limit else raw, offset)
+                if line is not None:
+                    out.append(line)
+            self._offset = offset
+            start = last_nl + 1
+        if start < len(data):
+            self._buf += data[start:]
+            self._bound(limit)
+        return out
+
+    def _bound(self, limit: int) -> None:
+        """Keep a partial line within ``limit`` bytes; the rest is dropped up to its newline."""
+        if len(self._buf) > limit:
+            self._held_cut = bytes(self._buf[:limit])
+            self._offset += len(self._buf)
+            self._buf.clear()
+            self._skipping = True
+
+    def _plain_line(self, raw: bytes | bytearray, end: int) -> DecodedLine | None:
+        text = _text(raw)
+        if self.docker_timestamps:
+            text, received = _split_docker_timestamp(text)
+            return DecodedLine(text, end, received)
+        return DecodedLine(text, end, None)
+
+    def _json_entry(self, raw: bytes | bytearray, end: int) -> DecodedLine | None:
+        """One json-file entry; a line only when its ``log`` ends in a newline."""
+        try:
+            entry = json.loads(raw.decode("utf-8", "replace"))
+        except (ValueError, RecursionError):
+            return None  # garbage or a truncated entry: nothing to say
+        if not isinstance(entry, dict):
+            return None
+        log = entry.get("log")
+        if not isinstance(log, str):
+            return None
+        when = entry.get("time")
+        received = parse_rfc3339_us(when) if isinstance(when, str) else None
+        if b"\\u" in raw:
+            log = _clean_surrogates(log)
+        if log.endswith("\n"):
+            if not self._json_parts:
+                text = log[:-1]
+                if text.endswith("\r"):
+                    text = text[:-1]
+                if len(text) > self.max_line_bytes:
+                    text = _cut_text(text, self.max_line_bytes)
+                return DecodedLine(text, end, received)
+            self._json_add(log[:-1], received)
+            return self._json_emit(end)
+        self._json_add(log, received)
+        return None
+
+    def _json_add(self, piece: str, received: int | None) -> None:
+        room = self.max_line_bytes - self._json_len
+        if room > 0:
+            if len(piece) > room:
+                piece = piece[:room]
+            self._json_parts.append(piece)
+            self._json_len += len(piece)
+        if self._json_time is None:
+            self._json_time = received
+
+    def _json_emit(self, end: int) -> DecodedLine:
+        text = "".join(self._json_parts)
+        if text.endswith("\r"):
+            text = text[:-1]
+        text = _cut_text(text, self.max_line_bytes)
+        received = self._json_time
+        self._json_parts = []
+        self._json_len = 0
+        self._json_time = None
+        return DecodedLine(text, end, received)
+
+    # --- Engine API frames ------------------------------------------------------------------
+
+    def _feed_frames(self, data: bytes) -> list[DecodedLine]:
+        out: list[DecodedLine] = []
+        buf = self._buf
+        buf += data
+        pos = 0
+        size = len(buf)
+        while pos < size:
+            if self._frame_left == 0:
+                if size - pos < _FRAME_HEADER_LEN:
+                    break
+                if not _is_frame_header(buf, pos):
+                    # Lost framing (garbage): move one byte on and look for a header again.
+                    pos += 1
+                    continue
+                self._frame_stream = buf[pos]
+                self._frame_left = int.from_bytes(buf[pos + 4 : pos + 8], "big")
+                pos += _FRAME_HEADER_LEN
+                continue
+            take = min(self._frame_left, size - pos)
+            payload = bytes(buf[pos : pos + take])
+            self._frame_payload(payload, self._offset + pos, out)
+            self._frame_left -= take
+            pos += take
+        self._offset += pos
+        del buf[:pos]
+        return out
+
+    def _frame_payload(self, payload: bytes, base: int, out: list[DecodedLine]) -> None:
+        stream = self._frame_stream
+        pending = self._frame_lines.setdefault(stream, bytearray())
+        skipping = self._frame_skipping.get(stream, False)
+        limit = self.max_line_bytes
+        start = 0
+        while True:
+            nl = payload.find(b"\n", start)
+            if nl < 0:
+                if not skipping:
+                    pending += payload[start:]
+                    if len(pending) > limit:
+                        del pending[limit:]
+                        skipping = True
+                break
+            if not skipping:
+                pending += payload[start:nl]
+                if len(pending) > limit:
+                    del pending[limit:]
+            line = self._plain_line(bytes(pending), base + nl + 1)
+            pending.clear()
+            skipping = False
+            if line is not None:
+                out.append(line)
+            start = nl + 1
+        self._frame_skipping[stream] = skipping
+
+
+def _cut_text(text: str, max_bytes: int) -> str:
+    """Cut to at most ``max_bytes`` UTF-8 bytes (characters are at most 4 bytes)."""
+    if len(text) * 4 <= max_bytes:
+        return text
+    encoded = text.encode("utf-8")
+    if len(encoded) <= max_bytes:
+        return text
+    return encoded[:max_bytes].decode("utf-8", "ignore")
