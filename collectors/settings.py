@@ -154,13 +154,76 @@ class DiscordSettings(_Section):
 
 
 class AlertsSettings(_Section):
+    """Alert rules (names in ``collectors.models.alerts.Rule``), their thresholds and timing."""
+
     enabled: bool = True
     muted: list[str] = Field(default_factory=list, description="rule names not to send")
-    routes: dict[str, Topic] = Field(default_factory=dict)
+    routes: dict[str, Topic] = Field(default_factory=dict, description="rule name -> topic")
     timezone: str = "UTC"
     summary_time: str = Field(default="08:00", description="local HH:MM for the daily summary")
+    summary_enabled: bool = True
     heartbeat_url: str | None = None
     health_port: int | None = Field(default=None, ge=1, le=65535)
+    interval_seconds: float = Field(default=30.0, gt=0, description="how often rules run")
+    # Thresholds, one or more per rule.
+    endpoint_down_minutes: float = Field(default=5.0, gt=0)
+    node_logs_silent_minutes: float = Field(default=10.0, gt=0)
+    # A fully plotted farmer without wins can be quiet for hours.
+    farmer_logs_silent_minutes: float = Field(default=360.0, gt=0)
+    node_behind_blocks: int = Field(default=20, ge=1)
+    node_min_peers: int = Field(default=5, ge=0)
+    farm_error_window_minutes: float = Field(default=5.0, gt=0)
+    farming_errors_min: int = Field(default=3, ge=1, description="non-fatal errors per window")
+    farm_missing_minutes: float = Field(default=15.0, gt=0)
+    plotting_stall_minutes: float = Field(default=180.0, gt=0)
+    missed_rewards_window_minutes: float = Field(default=60.0, gt=0)
+    missed_rewards_min: int = Field(default=1, ge=1)
+    reward_lookback_days: float = Field(default=7.0, gt=0)
+    no_reward_min_rewards: int = Field(default=5, ge=1, description="rewards needed to estimate")
+    no_reward_confidence: float = Field(default=0.999, gt=0, lt=1)
+    balance_drop_tolerance_ai3: float = Field(default=0.01, ge=0, description="fees")
+    large_transfer_out_ai3: float = Field(default=100.0, ge=0)
+    # Timing of every rule's alerts; grace_minutes overrides one rule's grace period.
+    grace_minutes: dict[str, float] = Field(default_factory=dict)
+    resolve_grace_minutes: float = Field(default=5.0, ge=0)
+    remind_first_hours: float = Field(default=1.0, gt=0)
+    remind_max_hours: float = Field(default=24.0, gt=0)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                "is not a known time zone; use an IANA name like Europe/Berlin or UTC"
+            ) from None
+        return value
+
+    @field_validator("summary_time")
+    @classmethod
+    def _hh_mm(cls, value: str) -> str:
+        hour, sep, minute = value.partition(":")
+        if not (sep and hour.isdigit() and minute.isdigit() and len(minute) == 2) or not (
+            0 <= int(hour) <= 23 and 0 <= int(minute) <= 59
+        ):
+            raise ValueError("must be a local time HH:MM, e.g. 08:00")
+        return value
+
+    @field_validator("muted", "routes", "grace_minutes")
+    @classmethod
+    def _known_rules(cls, value: Any) -> Any:
+        from collectors.models.alerts import Rule
+
+        known = {rule.value for rule in Rule}
+        unknown = sorted(set(value) - known)
+        if unknown:
+            raise ValueError(
+                f"unknown alert rule(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+            )
+        return value
 
 
 # --- root -----------------------------------------------------------------------------------

@@ -1,0 +1,288 @@
+"""Alert models: the stored-state snapshot the rules read, their conditions, and alert state.
+
+Times are UTC unix microseconds; amounts are in the smallest unit (1 AI3 = 10**18).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from collectors.models.notify import Severity
+
+AI3 = 10**18
+
+
+class Rule(StrEnum):
+    ENDPOINT_DOWN = "endpoint_down"
+    LOGS_SILENT = "logs_silent"
+    NODE_NOT_SYNCED = "node_not_synced"
+    NODE_LOW_PEERS = "node_low_peers"
+    FARM_ERROR = "farm_error"
+    FARM_MISSING = "farm_missing"
+    PLOTTING_STALLED = "plotting_stalled"
+    MISSED_REWARDS = "missed_rewards"
+    NO_REWARD = "no_reward"
+    BALANCE_DROP = "balance_drop"
+    LARGE_TRANSFER_OUT = "large_transfer_out"
+
+
+class MissKind(StrEnum):
+    FAILED_SOLUTION = "failed_solution"
+    PROVING_SKIPPED = "proving_skipped"
+    PROVING_TIMEOUT = "proving_timeout"
+    FAILED_SIGNATURE = "failed_signature"
+    REJECTED_PROOF = "rejected_proof"
+    IGNORED_SOLUTION = "ignored_solution"
+
+
+# --- the snapshot the rules read ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TargetHealth:
+    """A metrics endpoint as the scraper last saw it."""
+
+    key: str
+    kind: str  # "node" | "farmer"
+    label: str
+    up: bool
+    first_seen_us: int
+    last_attempt_us: int | None = None
+    last_success_us: int | None = None
+    last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceActivity:
+    """A log source (file or container) and when it last produced a line."""
+
+    key: str
+    role: str  # "node" | "farmer"
+    last_line_us: int | None
+    first_seen_us: int
+
+
+@dataclass(frozen=True, slots=True)
+class NodeState:
+    """The node's sync state, from its metrics (or its informant log lines)."""
+
+    subject: str
+    observed_us: int
+    best: int | None = None
+    sync_target: int | None = None
+    peers: int | None = None
+    major_syncing: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FarmErrorEvent:
+    ts_us: int
+    message: str
+    fatal: bool  # "Farm exited with error" / "Farm errored and stopped" vs a non-fatal error
+
+
+@dataclass(frozen=True, slots=True)
+class Miss:
+    ts_us: int
+    kind: MissKind
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FarmState:
+    """One farm (keyed by its ULID) with what logs and metrics say about it."""
+
+    farm_id: str
+    farmer: str
+    first_seen_us: int
+    last_seen_us: int
+    allocated_bytes: int | None = None
+    # Error events (log lines) in the look-back window, oldest first.
+    errors: tuple[FarmErrorEvent, ...] = ()
+    # Farming-error counter readings (metrics) in the window: (ts_us, total), oldest first.
+    farming_error_totals: tuple[tuple[int, float], ...] = ()
+    # Present in the latest farmer run's farm list (logs) / the latest scrape (metrics); None
+    # when that source says nothing about this farm.
+    in_latest_run: bool | None = None
+    in_latest_scrape: bool | None = None
+    latest_run_started_us: int | None = None
+    latest_scrape_us: int | None = None
+    # Plotting: last progress line, its percent, whether complete, sectors still to plot.
+    plot_kind: str | None = None
+    plot_percent: float | None = None
+    plot_updated_us: int | None = None
+    plot_complete: bool = False
+    sectors_remaining: int | None = None
+    # Rewards (signed reward hashes) in the look-back window, oldest first.
+    reward_times_us: tuple[int, ...] = ()
+    misses: tuple[Miss, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class WalletTransfer:
+    ts_us: int
+    amount: int  # positive; direction by ``outgoing``
+    outgoing: bool
+    counterparty: str = ""
+    ref: str = ""  # stable id (block hash and event index)
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceReading:
+    ts_us: int
+    total: int  # free + reserved
+    block: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WalletState:
+    address: str
+    label: str
+    readings: tuple[BalanceReading, ...] = ()  # oldest first
+    transfers: tuple[WalletTransfer, ...] = ()  # oldest first
+    rewards_in: int = 0  # rewards credited between the first and last reading (known income)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertInputs:
+    """Everything the rules look at, read from the store in one go."""
+
+    now_us: int
+    targets: tuple[TargetHealth, ...] = ()
+    sources: tuple[SourceActivity, ...] = ()
+    nodes: tuple[NodeState, ...] = ()
+    farms: tuple[FarmState, ...] = ()
+    wallets: tuple[WalletState, ...] = ()
+    # Farmer name -> rewards (times) in the look-back window, for farms' share-of-space estimate.
+    farmer_rewards_us: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+
+# --- rule output and alert state ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """A rule's verdict on one subject at one evaluation."""
+
+    rule: Rule
+    subject: str
+    active: bool
+    severity: Severity = Severity.WARNING
+    title: str = ""
+    detail: str = ""
+
+
+class Phase(StrEnum):
+    OK = "ok"  # nothing wrong (or resolved)
+    PENDING = "pending"  # holds, but not yet for its grace period
+    FIRING = "firing"  # announced
+    CLEARING = "clearing"  # announced, now clear, waiting for the resolve grace
+
+
+class Transition(StrEnum):
+    FIRE = "fire"
+    REMIND = "remind"
+    RESOLVE = "resolve"
+
+
+@dataclass(frozen=True, slots=True)
+class AlertState:
+    """Stored per (rule, subject); survives restarts."""
+
+    rule: Rule
+    subject: str
+    phase: Phase = Phase.OK
+    since_us: int | None = None  # the condition started holding (this episode)
+    opened_us: int | None = None  # fired at
+    last_notified_us: int | None = None
+    reminders: int = 0
+    clear_since_us: int | None = None
+    flips: int = 0  # firing -> clear -> firing again, within this episode
+    resolved_us: int | None = None
+    severity: Severity = Severity.WARNING
+    title: str = ""
+    detail: str = ""
+    updated_us: int = 0
+
+    @property
+    def is_open(self) -> bool:
+        return self.phase in (Phase.FIRING, Phase.CLEARING)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """How one rule's alerts behave over time (seconds)."""
+
+    grace_s: float = 0.0
+    resolve_grace_s: float = 300.0
+    remind_first_s: float = 3600.0
+    remind_max_s: float = 86400.0
+    remind: bool = True
+    announce_resolve: bool = True
+    # Each flip (clear, then back) lengthens the resolve grace by this factor, up to the cap.
+    flap_factor: float = 2.0
+    flap_cap_s: float = 4 * 3600.0
+
+
+# --- daily summary --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FarmerDay:
+    """One farmer's day: wins from the logs, misses, and AI3 credited on chain."""
+
+    farmer: str
+    blocks: int = 0
+    votes: int = 0
+    signed: int = 0  # reward hashes signed (the farmer cannot tell a block from a vote)
+    misses: int = 0
+    amount: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class WalletDay:
+    label: str
+    address: str
+    blocks: int = 0
+    votes: int = 0
+    amount: int = 0  # rewards credited
+    balance: int | None = None
+    transfers_in: int = 0
+    transfers_out: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PlotProgress:
+    farm_id: str
+    farmer: str
+    kind: str  # "plotting" | "replotting" | "farming"
+    percent: float | None
+    sectors_remaining: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OpenProblem:
+    rule: Rule
+    subject: str
+    title: str
+    severity: Severity
+    opened_us: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryData:
+    """What the daily summary says; ``hourly`` is the chart: (hour start, wins, misses)."""
+
+    local_day: str
+    timezone: str
+    start_us: int
+    end_us: int
+    farmers: tuple[FarmerDay, ...] = ()
+    wallets: tuple[WalletDay, ...] = ()
+    misses_by_kind: tuple[tuple[str, int], ...] = ()
+    plotting: tuple[PlotProgress, ...] = ()
+    problems: tuple[OpenProblem, ...] = ()
+    hourly: tuple[tuple[int, int, int], ...] = ()
+    alerts_fired: int = 0
+    alerts_resolved: int = 0
