@@ -1,0 +1,144 @@
+"""Self-health over real HTTP on 127.0.0.1: /healthz answers, the heartbeat is pinged."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from collectors.clock import FakeClock
+from collectors.health import HealthReport, HealthServer, assess, report_source
+from collectors.runner import LoopStatus, Supervisor
+
+MIN = 60 * 1_000_000
+
+
+class Beacon:
+    """A local heartbeat receiver (what healthchecks.io would be)."""
+
+    def __init__(self) -> None:
+        self.hits = 0
+        self.hit = asyncio.Event()
+        self.status = 200
+
+    async def handle(self, _request: web.Request) -> web.Response:
+        self.hits += 1
+        self.hit.set()
+        return web.Response(text="OK", status=self.status)
+
+
+@pytest.fixture
+async def beacon() -> AsyncIterator[tuple[Beacon, str]]:
+    receiver = Beacon()
+    app = web.Application()
+    app.router.add_get("/ping/abc", receiver.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield receiver, f"http://127.0.0.1:{port}/ping/abc"
+    finally:
+        await runner.cleanup()
+
+
+def test_assess_marks_stopped_failing_and_quiet_loops(clock: FakeClock) -> None:
+    now = clock.now_us()
+    ok = LoopStatus("metrics", iterations=5, last_ok_us=now - MIN)
+    failing = LoopStatus("wallets", iterations=2, failures_in_row=4, last_error="RPC down")
+    quiet = LoopStatus("alerts", iterations=9, last_ok_us=now - 20 * MIN)
+    report = assess(
+        ["metrics", "wallets", "alerts", "logs"],
+        ["metrics", "wallets", "alerts"],
+        {"metrics": ok, "wallets": failing, "alerts": quiet},
+        now,
+    )
+    by_name = {c.name: c for c in report.collectors}
+    assert by_name["metrics"].healthy
+    assert not by_name["wallets"].healthy
+    assert by_name["wallets"].last_error == "RPC down"
+    assert not by_name["alerts"].healthy
+    assert not by_name["logs"].healthy
+    assert by_name["logs"].note == "not running"
+    assert not report.healthy
+
+
+async def test_healthz_answers_200_then_503_over_http(clock: FakeClock) -> None:
+    supervisor = Supervisor()
+    status = supervisor.statuses.setdefault("metrics", LoopStatus("metrics"))
+    stop = asyncio.Event()
+
+    async def wait_for_stop() -> None:
+        await stop.wait()
+
+    supervisor.start("metrics", wait_for_stop())
+    status.iterations, status.last_ok_us = 3, clock.now_us()
+
+    class Named:
+        name = "metrics"
+
+        async def run(self) -> None:
+            await stop.wait()
+
+    server = HealthServer(report_source(supervisor, [Named()], clock), port=0, heartbeat_url=None)
+    await server.start_http()
+    url = f"http://127.0.0.1:{server.bound_port}/healthz"
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.get(url) as response:
+                assert response.status == 200
+                body = json.loads(await response.text())
+            assert body["status"] == "ok"
+            assert body["collectors"][0]["name"] == "metrics"
+            assert body["collectors"][0]["iterations"] == 3
+            status.failures_in_row = 5
+            status.last_error = "ConnectionRefusedError: refused"
+            async with session.get(url) as response:
+                assert response.status == 503
+                body = json.loads(await response.text())
+            assert body["status"] == "unhealthy"
+            assert "refused" in body["collectors"][0]["last_error"]
+    finally:
+        await server.stop_http()
+        await supervisor.stop()
+
+
+async def test_heartbeat_pinged_only_while_healthy(
+    beacon: tuple[Beacon, str], clock: FakeClock
+) -> None:
+    receiver, url = beacon
+    healthy = True
+
+    def report() -> HealthReport:
+        return HealthReport(healthy, clock.now_us(), ())
+
+    server = HealthServer(report, port=None, heartbeat_url=url)
+    async with aiohttp.ClientSession() as session:
+        assert await server.ping_once(session)
+        healthy = False
+        assert not await server.ping_once(session)
+        assert receiver.hits == 1
+        healthy = True
+        receiver.status = 500
+        with pytest.raises(RuntimeError, match="HTTP 500"):
+            await server.ping_once(session)
+
+
+async def test_run_pings_the_heartbeat(beacon: tuple[Beacon, str], clock: FakeClock) -> None:
+    receiver, url = beacon
+    server = HealthServer(
+        lambda: HealthReport(True, clock.now_us(), ()), port=None, heartbeat_url=url
+    )
+    task = asyncio.create_task(server.run())
+    try:
+        await asyncio.wait_for(receiver.hit.wait(), timeout=10)
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert receiver.hits >= 1
