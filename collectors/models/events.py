@@ -1,0 +1,336 @@
+"""Typed events parsed from node and farmer log lines.
+
+Every event class carries its :class:`EventKind`. A parsed line (:class:`ParsedLine`) adds the
+envelope: the line's own time, level and the farm/sector spans it was logged under.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import ClassVar
+
+
+class EventKind(StrEnum):
+    # farmer run and farm blocks
+    FARMER_START = "farmer_start"
+    FARMER_SHUTDOWN = "farmer_shutdown"
+    FARM_HEADER = "farm_header"
+    FARM_ID = "farm_id"
+    FARM_GENESIS = "farm_genesis"
+    FARM_PUBLIC_KEY = "farm_public_key"
+    FARM_ALLOCATED = "farm_allocated"
+    FARM_DIRECTORY = "farm_directory"
+    # piece cache and plotting
+    PIECE_CACHE_SYNC = "piece_cache_sync"
+    PIECE_CACHE_SYNCED = "piece_cache_synced"
+    PLOTTING = "plotting"
+    REPLOTTING = "replotting"
+    INITIAL_PLOTTING_COMPLETE = "initial_plotting_complete"
+    REPLOTTING_COMPLETE = "replotting_complete"
+    PLOT_FAILED = "plot_failed"
+    # farming and rewards
+    REWARD_SIGNED = "reward_signed"
+    SIGNATURE_FAILED = "signature_failed"
+    SOLUTION_FAILED = "solution_failed"
+    PROVING_SKIPPED = "proving_skipped"
+    FARMING_ERROR = "farming_error"
+    FARM_EXITED = "farm_exited"
+    FARM_STOPPED = "farm_stopped"
+    # node
+    NODE_VERSION = "node_version"
+    NODE_INFORMANT = "node_informant"
+    NODE_IMPORTED = "node_imported"
+    NODE_REORG = "node_reorg"
+    CLAIMED_BLOCK = "claimed_block"
+    CLAIMED_VOTE = "claimed_vote"
+    SOLUTION_IGNORED = "solution_ignored"
+
+
+class SyncState(StrEnum):
+    IDLE = "idle"
+    SYNCING = "syncing"
+    PREPARING = "preparing"
+    PENDING = "pending"
+    BLOCK_HISTORY = "block_history"
+
+
+class PlotKind(StrEnum):
+    PLOTTING = "plotting"
+    REPLOTTING = "replotting"
+
+
+class RewardOutcome(StrEnum):
+    SIGNED = "signed"
+    SOLUTION_FAILED = "solution_failed"
+    PROVING_SKIPPED = "proving_skipped"
+    SIGNATURE_FAILED = "signature_failed"
+
+
+# --- farmer ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FarmerStarted:
+    """``Connecting to node RPC``: a new farmer run begins; farm indices are reassigned."""
+
+    kind: ClassVar[EventKind] = EventKind.FARMER_START
+    node_rpc_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FarmerShutdown:
+    kind: ClassVar[EventKind] = EventKind.FARMER_SHUTDOWN
+    signal: str
+
+
+@dataclass(frozen=True, slots=True)
+class FarmHeader:
+    """``Farm N:`` (or ``Single disk farm N:``): the following lines describe farm ``N``."""
+
+    kind: ClassVar[EventKind] = EventKind.FARM_HEADER
+    farm_index: int
+
+
+@dataclass(frozen=True, slots=True)
+class FarmIdLine:
+    kind: ClassVar[EventKind] = EventKind.FARM_ID
+    farm_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class FarmGenesis:
+    kind: ClassVar[EventKind] = EventKind.FARM_GENESIS
+    genesis_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class FarmPublicKey:
+    kind: ClassVar[EventKind] = EventKind.FARM_PUBLIC_KEY
+    public_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class FarmAllocated:
+    """``Allocated space: 3.6 TiB (4.0 TB)``; ``bytes`` from the first (binary) figure."""
+
+    kind: ClassVar[EventKind] = EventKind.FARM_ALLOCATED
+    text: str
+    bytes: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class FarmDirectory:
+    kind: ClassVar[EventKind] = EventKind.FARM_DIRECTORY
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class PieceCacheSync:
+    kind: ClassVar[EventKind] = EventKind.PIECE_CACHE_SYNC
+    percent: float
+    done: str | None = None
+    total: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PieceCacheSynced:
+    kind: ClassVar[EventKind] = EventKind.PIECE_CACHE_SYNCED
+
+
+@dataclass(frozen=True, slots=True)
+class PlotProgress:
+    """``Plotting sector (12.34% complete)`` or ``Replotting sector (…)``."""
+
+    plot_kind: PlotKind
+    percent: float
+    sector_index: int | None
+
+    @property
+    def kind(self) -> EventKind:
+        return EventKind(self.plot_kind.value)
+
+
+@dataclass(frozen=True, slots=True)
+class PlottingComplete:
+    """``Initial plotting complete`` or ``Replotting complete``."""
+
+    plot_kind: PlotKind
+
+    @property
+    def kind(self) -> EventKind:
+        if self.plot_kind is PlotKind.PLOTTING:
+            return EventKind.INITIAL_PLOTTING_COMPLETE
+        return EventKind.REPLOTTING_COMPLETE
+
+
+@dataclass(frozen=True, slots=True)
+class PlotFailed:
+    kind: ClassVar[EventKind] = EventKind.PLOT_FAILED
+    error: str | None
+    retry_in: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RewardSigned:
+    """One block or vote won by the farm that logged it."""
+
+    kind: ClassVar[EventKind] = EventKind.REWARD_SIGNED
+    reward_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureFailed:
+    kind: ClassVar[EventKind] = EventKind.SIGNATURE_FAILED
+    reward_hash: str
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SolutionFailed:
+    """A solution found but not delivered in time: a missed reward."""
+
+    kind: ClassVar[EventKind] = EventKind.SOLUTION_FAILED
+    slot: int | None
+    sector_index: int | None
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ProvingSkipped:
+    """Proving hit the farming time limit: a missed reward."""
+
+    kind: ClassVar[EventKind] = EventKind.PROVING_SKIPPED
+    slot: int | None
+    sector_index: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class FarmingError:
+    kind: ClassVar[EventKind] = EventKind.FARMING_ERROR
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FarmDown:
+    """``Farm exited with error`` (first) or ``Farm errored and stopped`` (repeats)."""
+
+    farm_index: int | None
+    error: str | None
+    stopped: bool
+
+    @property
+    def kind(self) -> EventKind:
+        return EventKind.FARM_STOPPED if self.stopped else EventKind.FARM_EXITED
+
+
+# --- node -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NodeVersion:
+    kind: ClassVar[EventKind] = EventKind.NODE_VERSION
+    version: str
+
+
+@dataclass(frozen=True, slots=True)
+class NodeInformant:
+    """The 5-second status line: sync state, peers, best and finalized heights."""
+
+    kind: ClassVar[EventKind] = EventKind.NODE_INFORMANT
+    state: SyncState
+    peers: int
+    best: int
+    best_hash: str
+    finalized: int
+    finalized_hash: str
+    target: int | None = None
+    bps: float | None = None
+    download: str | None = None
+    upload: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NodeImported:
+    kind: ClassVar[EventKind] = EventKind.NODE_IMPORTED
+    number: int
+    block_hash: str
+    parent_hash: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NodeReorg:
+    kind: ClassVar[EventKind] = EventKind.NODE_REORG
+    from_number: int
+    from_hash: str
+    to_number: int
+    to_hash: str
+    common_number: int
+    common_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """``🚜 Claimed block at slot`` / ``🗳️ Claimed vote at slot``: the node tells block from vote."""
+
+    slot: int
+    vote: bool
+
+    @property
+    def kind(self) -> EventKind:
+        return EventKind.CLAIMED_VOTE if self.vote else EventKind.CLAIMED_BLOCK
+
+
+@dataclass(frozen=True, slots=True)
+class SolutionIgnored:
+    kind: ClassVar[EventKind] = EventKind.SOLUTION_IGNORED
+    slot: int | None
+
+
+Event = (
+    FarmerStarted
+    | FarmerShutdown
+    | FarmHeader
+    | FarmIdLine
+    | FarmGenesis
+    | FarmPublicKey
+    | FarmAllocated
+    | FarmDirectory
+    | PieceCacheSync
+    | PieceCacheSynced
+    | PlotProgress
+    | PlottingComplete
+    | PlotFailed
+    | RewardSigned
+    | SignatureFailed
+    | SolutionFailed
+    | ProvingSkipped
+    | FarmingError
+    | FarmDown
+    | NodeVersion
+    | NodeInformant
+    | NodeImported
+    | NodeReorg
+    | Claimed
+    | SolutionIgnored
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedLine:
+    """A recognised line: its envelope and the event it carries.
+
+    ``ts_us`` is the line's own time (None for the old timestamp-less farm block); a 2023 node
+    line has local time with no zone, read as UTC and flagged by ``ts_local``.
+    """
+
+    event: Event
+    ts_us: int | None = None
+    level: str | None = None
+    farm_index: int | None = None
+    sector_index: int | None = None
+    ts_local: bool = False
+
+    @property
+    def kind(self) -> EventKind:
+        return self.event.kind
