@@ -1,0 +1,609 @@
+"""Node and farmer container logs through the Docker Engine API (the blocking ``docker`` SDK).
+
+This is the one module that uses the SDK. A client is not thread-safe, so each one lives on
+its own thread: one per followed container (its stream blocks) and one per host for finding
+containers. Lines reach the event loop through a bounded channel (the reading thread waits
+when the loop falls behind). A stream ends when the container stops, restarts or its log
+rotates; the reader reconnects with ``since`` and skips what it already delivered.
+
+The resume position is ``d1:<container id>:<timestamp ns>:<lines at that timestamp>``: Docker
+stamps lines in nanoseconds, and a burst of lines can share a microsecond, so the position keeps
+the nanosecond stamp and how many lines with exactly that stamp were delivered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import concurrent.futures
+import logging
+import re
+import threading
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import docker
+import docker.errors
+import requests
+
+from collectors.clock import Clock
+from collectors.models.logs import LogLine, Role, SourceRef
+from collectors.parsing.decode import Framing, LineDecoder, parse_rfc3339_us
+from collectors.settings import FARMER_IMAGES, NODE_IMAGES, DockerHost
+
+log = logging.getLogger(__name__)
+
+_POSITION_TAG = "d1"
+DEFAULT_BATCH_LINES = 5000
+MAX_RETRY_SECONDS = 60.0
+# Errors that mean "Docker is not there right now" rather than "this container is missing".
+_UNREACHABLE = (docker.errors.DockerException, requests.RequestException, OSError)
+
+T = TypeVar("T")
+
+
+# --- positions and images ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DockerPosition:
+    container_id: str
+    ts_ns: int
+    lines_at_ts: int
+
+    def encode(self) -> str:
+        return f"{_POSITION_TAG}:{self.container_id}:{self.ts_ns}:{self.lines_at_ts}"
+
+    @classmethod
+    def decode(cls, text: str | None) -> DockerPosition | None:
+        if not text:
+            return None
+        parts = text.split(":")
+        if len(parts) != 4 or parts[0] != _POSITION_TAG or not parts[1]:
+            return None
+        try:
+            ts_ns, count = int(parts[2]), int(parts[3])
+        except ValueError:
+            return None
+        return cls(parts[1], ts_ns, count) if ts_ns >= 0 and count >= 0 else None
+
+
+_STAMP = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z ")
+
+
+def split_stamp(text: str) -> tuple[str, int | None]:
+    """``<RFC3339Nano> <line>`` as ``timestamps=1`` sends it -> (line, unix nanoseconds)."""
+    match = _STAMP.match(text)
+    if match is None:
+        return text, None
+    seconds_us = parse_rfc3339_us(match.group(1) + "Z")
+    if seconds_us is None:
+        return text, None
+    fraction = (match.group(2) or "").ljust(9, "0")
+    return text[match.end() :], seconds_us * 1000 + int(fraction)
+
+
+def image_repository(image: str) -> str:
+    """``docker.io/subspace/farmer:tag@sha256:…`` -> ``subspace/farmer`` (tag and digest gone)."""
+    name = image.split("@", 1)[0]
+    last = name.rsplit("/", 1)[-1]
+    if ":" in last:
+        name = name[: len(name) - len(last)] + last.split(":", 1)[0]
+    for prefix in ("docker.io/", "index.docker.io/", "registry-1.docker.io/"):
+        name = name.removeprefix(prefix)
+    return name.lower()
+
+
+def role_of_image(image: str) -> Role | None:
+    repository = image_repository(image)
+    if repository in FARMER_IMAGES:
+        return "farmer"
+    if repository in NODE_IMAGES:
+        return "node"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class FoundContainer:
+    id: str
+    name: str
+    image: str
+    role: Role
+    running: bool
+    created: int
+
+
+# --- reachability -----------------------------------------------------------------------------
+
+
+def describe_unreachable(base_url: str, exc: BaseException) -> str:
+    """A farmer-readable reason why Docker cannot be used."""
+    text = f"{exc}"
+    if "FileNotFoundError" in text or isinstance(exc, FileNotFoundError):
+        reason = (
+            "its socket does not exist: is Docker running? (in a container, mount it with "
+            "-v /var/run/docker.sock:/var/run/docker.sock)"
+        )
+    elif "PermissionError" in text or isinstance(exc, PermissionError):
+        reason = "permission denied on its socket: add the user running cosmos to the docker group"
+    elif "Connection refused" in text or isinstance(exc, ConnectionRefusedError):
+        reason = "connection refused: is the Docker daemon running and listening there?"
+    else:
+        reason = text or type(exc).__name__
+    return f"Docker at {base_url} is not reachable: {reason}"
+
+
+class HostReachability:
+    """Says once that a Docker host went away and once that it came back (shared per host)."""
+
+    def __init__(self, base_url: str, retry_seconds: float) -> None:
+        self.base_url = base_url
+        self.retry_seconds = retry_seconds
+        self.error: str | None = None
+        self._lock = threading.Lock()
+
+    def down(self, exc: BaseException) -> str:
+        message = describe_unreachable(self.base_url, exc)
+        with self._lock:
+            first = self.error is None
+            self.error = message
+        if first:
+            log.warning("%s; cosmos goes on and keeps retrying", message)
+        return message
+
+    def up(self) -> None:
+        with self._lock:
+            was_down, self.error = self.error is not None, None
+        if was_down:
+            log.info("Docker at %s is reachable again", self.base_url)
+
+
+def _connect(base_url: str, timeout: float) -> docker.DockerClient:
+    # ssh:// through the system ssh client (honours ~/.ssh/config; no paramiko needed).
+    return docker.DockerClient(
+        base_url=base_url,
+        version="auto",
+        timeout=timeout,
+        use_ssh_client=base_url.startswith("ssh://"),
+    )
+
+
+# --- finding containers -----------------------------------------------------------------------
+
+
+class DockerDiscovery:
+    """Finds a host's node and farmer containers: by configured name, else by image."""
+
+    def __init__(self, host: DockerHost, reachability: HostReachability, timeout: float = 30.0):
+        self.host = host
+        self.reachability = reachability
+        self.timeout = timeout
+        self._executor = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix=f"docker-find-{host.host}"
+        )
+        self._client: docker.DockerClient | None = None  # used only on the executor's thread
+
+    def configured(self) -> dict[Role, str]:
+        names: dict[Role, str] = {}
+        if self.host.farmer_container:
+            names["farmer"] = self.host.farmer_container
+        if self.host.node_container:
+            names["node"] = self.host.node_container
+        return names
+
+    async def targets(self) -> dict[Role, list[str]]:
+        """Container names to follow per role. Raises when Docker is unreachable."""
+        found: dict[Role, list[str]] = {role: [name] for role, name in self.configured().items()}
+        roles: tuple[Role, ...] = ("farmer", "node")
+        missing = [role for role in roles if role not in found]
+        if not missing:
+            return found
+        loop = asyncio.get_running_loop()
+        containers = await loop.run_in_executor(self._executor, self._list_blocking)
+        for role in missing:
+            mine = [c for c in containers if c.role == role]
+            running = [c.name for c in mine if c.running]
+            if running:
+                found[role] = sorted(running)
+            elif mine:  # only stopped ones: read the newest, to catch it when it starts again
+                found[role] = [max(mine, key=lambda c: c.created).name]
+        return found
+
+    def _list_blocking(self) -> list[FoundContainer]:
+        try:
+            if self._client is None:
+                self._client = _connect(self.host.base_url, self.timeout)
+            api = self._client.api
+            found: list[FoundContainer] = []
+            for summary in api.containers(all=True):
+                image = str(summary.get("Image", ""))
+                if image.startswith("sha256:"):  # the tag moved on: the config keeps the name
+                    image = str(api.inspect_container(summary["Id"])["Config"]["Image"])
+                role = role_of_image(image)
+                names = summary.get("Names") or []
+                if role is None or not names:
+                    continue
+                found.append(
+                    FoundContainer(
+                        id=str(summary["Id"]),
+                        name=str(names[0]).lstrip("/"),
+                        image=image,
+                        role=role,
+                        running=summary.get("State") == "running",
+                        created=int(summary.get("Created", 0)),
+                    )
+                )
+        except docker.errors.NotFound:
+            return []  # removed while we looked; the next round sees the new state
+        except _UNREACHABLE as exc:
+            self._drop_client()
+            raise DockerUnavailableError(self.reachability.down(exc)) from None
+        self.reachability.up()
+        return found
+
+    def _drop_client(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            try:
+                client.close()
+            except Exception:  # closing a broken client can fail; it is dropped either way
+                log.debug("closing a Docker client failed", exc_info=True)
+
+    def close(self) -> None:
+        self._executor.submit(self._drop_client)
+        self._executor.shutdown(wait=False)
+
+
+class DockerUnavailableError(RuntimeError):
+    """Docker cannot be reached; the message says why in plain words."""
+
+
+# --- the thread -> loop channel ---------------------------------------------------------------
+
+
+class _Channel(Generic[T]):
+    """A bounded hand-over from one producer thread to the event loop.
+
+    The producer blocks while ``max_items`` are waiting; the loop is woken with
+    ``call_soon_threadsafe`` only when the channel goes from empty to non-empty.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, max_items: int) -> None:
+        self._loop = loop
+        self._max = max_items
+        self._items: collections.deque[T] = collections.deque()
+        self._cond = threading.Condition()
+        self._ready = asyncio.Event()
+        self._closed = False
+
+    def put(self, item: T) -> bool:
+        """Producer side; False once the consumer is gone."""
+        with self._cond:
+            while len(self._items) >= self._max and not self._closed:
+                self._cond.wait(0.5)
+            if self._closed:
+                return False
+            wake = not self._items
+            self._items.append(item)
+        if wake:
+            try:
+                self._loop.call_soon_threadsafe(self._ready.set)
+            except RuntimeError:  # the loop is closed: nobody is listening any more
+                self.close()
+                return False
+        return True
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    def _take(self, limit: int) -> list[T]:
+        with self._cond:
+            count = min(limit, len(self._items))
+            taken = [self._items.popleft() for _ in range(count)]
+            if not self._items:
+                self._ready.clear()
+            self._cond.notify_all()
+        return taken
+
+    async def get(self, limit: int, first_wait: float, gather_wait: float) -> list[T]:
+        """Up to ``limit`` items: wait ``first_wait`` for one, then up to ``gather_wait`` more."""
+        try:
+            await asyncio.wait_for(self._ready.wait(), first_wait)
+        except TimeoutError:
+            return []
+        items = self._take(limit)
+        deadline = self._loop.time() + gather_wait
+        while len(items) < limit:
+            left = deadline - self._loop.time()
+            if left <= 0:
+                break
+            try:
+                await asyncio.wait_for(self._ready.wait(), left)
+            except TimeoutError:
+                break
+            items.extend(self._take(limit - len(items)))
+        return items
+
+
+# --- following one container ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Notice:
+    """What the reading thread tells the loop besides lines."""
+
+    state: str  # "connected", "ended", "waiting", "unreachable", "failed"
+    detail: str = ""
+
+
+_Item = LogLine | _Notice
+
+
+class DockerContainerSource:
+    """One container's log (found by name on one host), as batches of :class:`LogLine`."""
+
+    def __init__(
+        self,
+        ref: SourceRef,
+        base_url: str,
+        container: str,
+        *,
+        reachability: HostReachability | None = None,
+        clock: Clock | None = None,
+        max_line_bytes: int = 65536,
+        reconnect_seconds: float = 5.0,
+        batch_lines: int = DEFAULT_BATCH_LINES,
+        batch_seconds: float = 0.5,
+        queue_lines: int = 20_000,
+        timeout: float = 30.0,
+    ) -> None:
+        self.ref = ref
+        self.base_url = base_url
+        self.container = container
+        self.reachability = reachability or HostReachability(base_url, reconnect_seconds)
+        self.clock = clock
+        self.max_line_bytes = max_line_bytes
+        self.reconnect_seconds = reconnect_seconds
+        self.batch_lines = batch_lines
+        self.batch_seconds = batch_seconds
+        self.queue_lines = queue_lines
+        self.timeout = timeout
+        self.backfilling = True
+        self.state = "starting"
+        self.detail = ""
+        self.last_ts_ns: int | None = None
+
+    def describe_left(self) -> str | None:
+        if self.clock is None or self.last_ts_ns is None:
+            return None
+        left = max(0.0, self.clock.now_us() / 1e6 - self.last_ts_ns / 1e9)
+        return f"{_span(left)} of log left"
+
+    async def batches(self, position: str | None) -> AsyncIterator[list[LogLine]]:
+        """Lines after ``position`` (all of the container's log without one), forever."""
+        self.backfilling = True
+        resume = DockerPosition.decode(position)
+        if position and resume is None:
+            log.warning(
+                "%s: stored position %r is not understood; reading the whole log",
+                self.ref.key,
+                position,
+            )
+        channel: _Channel[_Item] = _Channel(asyncio.get_running_loop(), self.queue_lines)
+        reader = _Reader(self, resume, channel)
+        thread = threading.Thread(
+            target=reader.run, name=f"docker-logs-{self.ref.key}", daemon=True
+        )
+        thread.start()
+        try:
+            while True:
+                items = await channel.get(self.batch_lines, 1.0, self.batch_seconds)
+                lines = [item for item in items if isinstance(item, LogLine)]
+                for item in items:
+                    if isinstance(item, _Notice):
+                        self._notice(item)
+                if lines:
+                    self.last_ts_ns = (lines[-1].received_us or 0) * 1000 or self.last_ts_ns
+                    yield lines
+                elif self.state != "starting":
+                    self.backfilling = False  # nothing waiting: caught up
+        finally:
+            reader.stop()
+            channel.close()
+
+    def _notice(self, notice: _Notice) -> None:
+        self.state, self.detail = notice.state, notice.detail
+        if notice.state == "failed":
+            raise RuntimeError(f"the Docker log reader for {self.ref.key} failed: {notice.detail}")
+
+
+def _span(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172_800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
+class _Reader:
+    """The blocking side: owns one Docker client on its own thread; reconnects forever."""
+
+    def __init__(
+        self, source: DockerContainerSource, resume: DockerPosition | None, channel: _Channel[_Item]
+    ) -> None:
+        self.source = source
+        self.resume = resume
+        self.channel = channel
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._stream: Any = None
+        self._client: docker.DockerClient | None = None
+        self._missing_logged = False
+        self._read_run: tuple[str, str] | None = None  # (id, StartedAt) read to its end
+
+    def stop(self) -> None:
+        """From the loop: ask the thread to end and cut a blocking read short."""
+        self._stop.set()
+        with self._lock:
+            stream = self._stream
+        if stream is not None:
+            _close_quietly(stream)
+
+    def _say(self, state: str, detail: str = "") -> bool:
+        return self.channel.put(_Notice(state, detail))
+
+    def run(self) -> None:
+        try:
+            self._loop()
+        except BaseException as exc:  # a bug, not an outage: let the loop side restart us
+            log.exception("the Docker log reader for %s failed", self.source.ref.key)
+            self._say("failed", f"{type(exc).__name__}: {exc}")
+        finally:
+            if self._client is not None:
+                _close_quietly(self._client)
+
+    def _loop(self) -> None:
+        src = self.source
+        delay = src.reconnect_seconds
+        while not self._stop.is_set():
+            try:
+                if self._client is None:
+                    self._client = _connect(src.base_url, src.timeout)
+                src.reachability.up()
+                delay = src.reconnect_seconds
+                self._follow_once(self._client.api)
+            except docker.errors.NotFound:
+                if not self._missing_logged:
+                    log.warning(
+                        "%s: no container named %r on %s yet; waiting for it",
+                        src.ref.key,
+                        src.container,
+                        src.base_url,
+                    )
+                    self._missing_logged = True
+                self._say("waiting", f"no container named {src.container!r}")
+            except _UNREACHABLE as exc:
+                if self._stop.is_set():
+                    break
+                self._say("unreachable", src.reachability.down(exc))
+                if self._client is not None:
+                    _close_quietly(self._client)
+                    self._client = None
+                delay = min(MAX_RETRY_SECONDS, delay * 2)
+                self._stop.wait(delay)
+                continue
+            self._stop.wait(src.reconnect_seconds)
+
+    def _follow_once(self, api: Any) -> bool:
+        """Read the container's log from the resume point until the stream ends."""
+        src = self.source
+        info = api.inspect_container(src.container)
+        if self._missing_logged:
+            log.info("%s: container %r found", src.ref.key, src.container)
+            self._missing_logged = False
+        container_id = str(info["Id"])
+        state = info.get("State") or {}
+        run = (container_id, str(state.get("StartedAt", "")))
+        if self.resume is not None and self.resume.container_id != container_id:
+            log.info(
+                "%s: container %r was recreated (id %s, was %s); reading its log from the start",
+                src.ref.key,
+                src.container,
+                container_id[:12],
+                self.resume.container_id[:12],
+            )
+            self.resume = None
+        if not state.get("Running", False) and run == self._read_run:
+            return False  # stopped, and its log already read: look again later
+        since = max(1, self.resume.ts_ns // 1_000_000_000) if self.resume else None
+        stream = api.logs(
+            container_id,
+            stdout=True,
+            stderr=True,
+            stream=True,
+            follow=True,
+            timestamps=True,
+            since=since,
+        )
+        with self._lock:
+            self._stream = stream
+        if self._stop.is_set():
+            _close_quietly(stream)
+            return False
+        self._say("connected", container_id)
+        try:
+            self._pump(stream, container_id)
+        finally:
+            with self._lock:
+                self._stream = None
+            _close_quietly(stream)
+        self._read_run = run
+        self._say("ended", container_id)
+        return True
+
+    def _pump(self, chunks: Iterable[bytes], container_id: str) -> None:
+        decoder = LineDecoder(
+            Framing.PLAIN, max_line_bytes=self.source.max_line_bytes + 40, docker_timestamps=False
+        )
+        resume = self.resume
+        skip_ts, skip_count = (resume.ts_ns, resume.lines_at_ts) if resume else (-1, 0)
+        last_ts, at_ts = (resume.ts_ns, resume.lines_at_ts) if resume else (-1, 0)
+        skipped_at_ts = 0
+        pending = bytearray()
+        for chunk in chunks:
+            if self._stop.is_set():
+                return
+            # TTY logs arrive a byte at a time: decode whole lines, not bytes.
+            pending += chunk
+            if b"\n" not in chunk and len(pending) < 65536:
+                continue
+            decoded = decoder.feed(bytes(pending))
+            pending.clear()
+            for line in decoded:
+                text, ts_ns = split_stamp(line.text)
+                if ts_ns is None:
+                    ts_ns = max(last_ts, 0)
+                if ts_ns < skip_ts:
+                    continue
+                if ts_ns == skip_ts and skipped_at_ts < skip_count:
+                    skipped_at_ts += 1
+                    continue
+                if ts_ns == last_ts:
+                    at_ts += 1
+                else:
+                    last_ts, at_ts = ts_ns, 1
+                position = DockerPosition(container_id, last_ts, at_ts)
+                self.resume = position
+                item = LogLine(text, position.encode(), ts_ns // 1000)
+                if not self.channel.put(item):
+                    return
+
+
+def _close_quietly(closable: Any) -> None:
+    try:
+        closable.close()
+    except Exception:  # a half-dead socket may refuse to close; it is dropped either way
+        log.debug("closing a Docker stream or client failed", exc_info=True)
+
+
+def follow_key(host: str, role: Role, container: str) -> str:
+    return f"docker:{host}:{role}:{container}"
+
+
+__all__ = [
+    "DockerContainerSource",
+    "DockerDiscovery",
+    "DockerPosition",
+    "DockerUnavailableError",
+    "HostReachability",
+    "describe_unreachable",
+    "follow_key",
+    "image_repository",
+    "role_of_image",
+    "split_stamp",
+]

@@ -1,0 +1,343 @@
+"""The Docker log source through the real ``docker`` SDK against the fake Engine API."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from collectors.clock import FakeClock
+from collectors.models.logs import SourceRef
+from collectors.settings import DockerHost
+from collectors.sources.docker_logs import (
+    DockerContainerSource,
+    DockerDiscovery,
+    DockerPosition,
+    DockerUnavailableError,
+    HostReachability,
+    image_repository,
+    role_of_image,
+    split_stamp,
+)
+from tests.collectors.sources.helpers import Follow, wait_until
+from tests.fakes.docker_engine import FakeDockerEngine
+
+FARMER_IMAGE = "ghcr.io/autonomys/farmer:mainnet-2025-jun-18"
+NODE_IMAGE = "ghcr.io/autonomys/node:mainnet-2025-jun-18"
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[FakeDockerEngine]:
+    with FakeDockerEngine(tmp_path) as fake:
+        yield fake
+
+
+def source(
+    engine: FakeDockerEngine, name: str = "farmer", **kwargs: object
+) -> DockerContainerSource:
+    ref = SourceRef(f"docker:local:farmer:{name}", "farmer", "local", "farmer1")
+    options: dict[str, object] = {
+        "reconnect_seconds": 0.05,
+        "batch_seconds": 0.05,
+        "clock": FakeClock(),
+        **kwargs,
+    }
+    return DockerContainerSource(ref, engine.base_url, name, **options)  # type: ignore[arg-type]
+
+
+def farmer_lines(start: int, count: int) -> list[str]:
+    return [
+        f"2025-06-20T08:00:00.{i:06d}Z  INFO {{farm_index=0}}: subspace_farmer: line {i}"
+        for i in range(start, start + count)
+    ]
+
+
+def test_split_stamp_keeps_nanoseconds() -> None:
+    assert split_stamp("2025-06-20T08:00:00.412987189Z hello") == (
+        "hello",
+        1_750_406_400_412_987_189,
+    )
+    assert split_stamp("2025-06-20T08:00:00Z x") == ("x", 1_750_406_400_000_000_000)
+    assert split_stamp("no stamp here") == ("no stamp here", None)
+
+
+@pytest.mark.parametrize(
+    ("image", "role"),
+    [
+        ("ghcr.io/autonomys/farmer:mainnet-2025-jun-18", "farmer"),
+        ("ghcr.io/autonomys/node@sha256:abcd", "node"),
+        ("subspace/farmer:gemini-3h-2024-may-06", "farmer"),
+        ("docker.io/subspace/node", "node"),
+        ("localhost:5000/autonomys/farmer:x", None),
+        ("ghcr.io/autonomys/farmer-tools:1", None),
+        ("postgres:16", None),
+    ],
+)
+def test_role_of_image(image: str, role: str | None) -> None:
+    assert role_of_image(image) == role
+
+
+def test_image_repository_with_registry_port() -> None:
+    assert image_repository("localhost:5000/subspace/farmer:v1") == "localhost:5000/subspace/farmer"
+
+
+def test_position_round_trip() -> None:
+    pos = DockerPosition("abc123", 1_750_406_400_412_987_189, 2)
+    assert DockerPosition.decode(pos.encode()) == pos
+    assert DockerPosition.decode("f1:1:2:3:ab:4") is None
+    assert DockerPosition.decode("d1:abc:x:1") is None
+    assert DockerPosition.decode(None) is None
+
+
+async def test_backfill_then_follow(engine: FakeDockerEngine) -> None:
+    engine.add_container("farmer", FARMER_IMAGE)
+    engine.append("farmer", *farmer_lines(0, 3))
+    engine.append("farmer", "an error on stderr", stream=2)
+    src = source(engine)
+    follow = Follow(src)
+    try:
+        assert await follow.wait_lines(4) == [*farmer_lines(0, 3), "an error on stderr"]
+        stamps = engine.append("farmer", *farmer_lines(3, 2))
+        assert (await follow.wait_lines(6))[4:] == farmer_lines(3, 2)
+        assert follow.lines[-1].received_us == stamps[-1] // 1000
+        await wait_until(lambda: src.backfilling is False)
+        last = DockerPosition.decode(follow.position)
+        assert last is not None
+        assert last.container_id == engine.get("farmer").id
+        assert last.ts_ns == stamps[-1]
+        params = engine.log_requests("farmer")[0]
+        assert params["follow"] == "1"
+        assert params["timestamps"] == "1"
+        assert "since" not in params
+    finally:
+        await follow.stop()
+    # Stopping cuts the blocking read: the reader's thread ends.
+    await wait_until(
+        lambda: not any(t.name.startswith("docker-logs-") for t in threading.enumerate())
+    )
+
+
+async def test_tty_container_raw_stream(engine: FakeDockerEngine) -> None:
+    engine.add_container("farmer", FARMER_IMAGE, tty=True)
+    engine.append("farmer", "\x1b[2m2025-06-20T08:00:00.000001Z\x1b[0m \x1b[32m INFO\x1b[0m a: x")
+    engine.append("farmer", "second")
+    follow = Follow(source(engine))
+    try:
+        assert await follow.wait_lines(2) == [
+            "\x1b[2m2025-06-20T08:00:00.000001Z\x1b[0m \x1b[32m INFO\x1b[0m a: x",
+            "second",
+        ]
+    finally:
+        await follow.stop()
+
+
+async def test_resume_skips_what_was_delivered_even_within_one_second(
+    engine: FakeDockerEngine,
+) -> None:
+    engine.add_container("farmer", FARMER_IMAGE)
+    base = 1_750_406_400_000_000_000
+    # Three lines with the same nanosecond stamp, then two more in the same second.
+    engine.append("farmer", "a", "b", "c", ts_ns=base + 5)
+    engine.append("farmer", "d", ts_ns=base + 6)
+    first = Follow(source(engine))
+    await first.wait_lines(4)
+    await first.stop()
+    # Pretend only "a" and "b" were stored.
+    stored = first.lines[1].position
+    assert DockerPosition.decode(stored) == DockerPosition(engine.get("farmer").id, base + 5, 2)
+    engine.append("farmer", "e", ts_ns=base + 7)
+    second = Follow(source(engine), stored)
+    try:
+        assert await second.wait_lines(3) == ["c", "d", "e"]
+        assert engine.log_requests("farmer")[-1]["since"] == str(base // 1_000_000_000)
+    finally:
+        await second.stop()
+
+
+async def test_container_restart_ends_the_stream_and_reader_reconnects(
+    engine: FakeDockerEngine,
+) -> None:
+    engine.add_container("farmer", FARMER_IMAGE)
+    engine.append("farmer", "before restart")
+    src = source(engine)
+    follow = Follow(src)
+    try:
+        await follow.wait_lines(1)
+        engine.restart("farmer")
+        engine.append("farmer", "after restart")
+        assert await follow.wait_lines(2) == ["before restart", "after restart"]
+        assert len(engine.log_requests("farmer")) >= 2
+        assert "since" in engine.log_requests("farmer")[-1]
+        await asyncio.sleep(0.3)
+        assert follow.texts == ["before restart", "after restart"]
+    finally:
+        await follow.stop()
+
+
+async def test_stopped_container_is_read_once_then_again_when_started(
+    engine: FakeDockerEngine,
+) -> None:
+    engine.add_container("farmer", FARMER_IMAGE)
+    engine.append("farmer", "one")
+    engine.stop("farmer")
+    follow = Follow(source(engine))
+    try:
+        await follow.wait_lines(1)
+        requests_while_stopped = len(engine.log_requests("farmer"))
+        await asyncio.sleep(0.4)  # several reconnect periods
+        assert len(engine.log_requests("farmer")) == requests_while_stopped
+        engine.restart("farmer")
+        engine.append("farmer", "two")
+        assert await follow.wait_lines(2) == ["one", "two"]
+    finally:
+        await follow.stop()
+
+
+async def test_recreated_container_is_read_from_start(engine: FakeDockerEngine) -> None:
+    old = engine.add_container("farmer", FARMER_IMAGE)
+    engine.append("farmer", "old run")
+    follow = Follow(source(engine))
+    try:
+        await follow.wait_lines(1)
+        new = engine.recreate("farmer")
+        assert new.id != old.id
+        engine.append("farmer", "new container line 1", "new container line 2")
+        assert await follow.wait_lines(3) == [
+            "old run",
+            "new container line 1",
+            "new container line 2",
+        ]
+        pos = DockerPosition.decode(follow.position)
+        assert pos is not None
+        assert pos.container_id == new.id
+    finally:
+        await follow.stop()
+
+
+async def test_recreated_while_cosmos_was_stopped(engine: FakeDockerEngine) -> None:
+    engine.add_container("farmer", FARMER_IMAGE)
+    engine.append("farmer", "old")
+    first = Follow(source(engine))
+    await first.wait_lines(1)
+    await first.stop()
+    engine.recreate("farmer")
+    engine.append("farmer", "fresh")
+    second = Follow(source(engine), first.position)
+    try:
+        assert await second.wait_lines(1) == ["fresh"]
+        assert "since" not in engine.log_requests("farmer")[-1]
+    finally:
+        await second.stop()
+
+
+async def test_missing_container_is_waited_for(
+    engine: FakeDockerEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    src = source(engine)
+    follow = Follow(src)
+    try:
+        await wait_until(lambda: src.state == "waiting")
+        assert "no container named 'farmer'" in caplog.text
+        engine.add_container("farmer", FARMER_IMAGE)
+        engine.append("farmer", "finally")
+        assert await follow.wait_lines(1) == ["finally"]
+        assert caplog.text.count("no container named 'farmer'") == 1
+    finally:
+        await follow.stop()
+
+
+async def test_docker_down_logs_once_and_recovers(
+    engine: FakeDockerEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    engine.add_container("farmer", FARMER_IMAGE)
+    engine.append("farmer", "one")
+    src = source(engine, reconnect_seconds=0.02)
+    follow = Follow(src)
+    try:
+        await follow.wait_lines(1)
+        engine.go_down()
+        await wait_until(lambda: src.state == "unreachable")
+        await wait_until(lambda: len(caplog.records) > 0 and src.detail != "")
+        await asyncio.sleep(0.3)  # several failed retries
+        assert "its socket does not exist" in src.detail
+        assert caplog.text.count("is not reachable") == 1
+        engine.start()
+        engine.append("farmer", "two")
+        assert await follow.wait_lines(2) == ["one", "two"]
+        assert "reachable again" in caplog.text
+    finally:
+        await follow.stop()
+
+
+async def test_docker_missing_from_the_start(tmp_path: Path) -> None:
+    engine = FakeDockerEngine(tmp_path)  # never started: no socket
+    src = source(engine)
+    follow = Follow(src)
+    try:
+        await wait_until(lambda: src.state == "unreachable")
+        assert f"Docker at {engine.base_url} is not reachable" in src.detail
+        assert follow.lines == []
+    finally:
+        await follow.stop()
+
+
+async def test_backpressure_bounds_the_queue(engine: FakeDockerEngine) -> None:
+    engine.add_container("farmer", FARMER_IMAGE)
+    engine.append("farmer", *farmer_lines(0, 3000))
+    src = source(engine, queue_lines=100, batch_lines=50)
+    seen: list[int] = []
+    stream = src.batches(None)
+    try:
+        async for batch in stream:
+            seen.append(len(batch))
+            if sum(seen) >= 3000:
+                break
+            await asyncio.sleep(0)  # a slow consumer
+        assert sum(seen) == 3000
+        assert max(seen) <= 50
+    finally:
+        await stream.aclose()
+
+
+async def test_discovery_by_name_and_by_image(engine: FakeDockerEngine) -> None:
+    engine.add_container("my-farmer", FARMER_IMAGE)
+    engine.add_container("subspace-node-1", "subspace/node:gemini-3h")
+    engine.add_container("old-node", NODE_IMAGE, running=False)
+    engine.add_container("postgres", "postgres:16")
+    by_image = DockerDiscovery(DockerHost(base_url=engine.base_url), HostReachability("x", 1))
+    named = DockerDiscovery(
+        DockerHost(base_url=engine.base_url, farmer_container="f1", node_container="n1"),
+        HostReachability("x", 1),
+    )
+    try:
+        assert await by_image.targets() == {"farmer": ["my-farmer"], "node": ["subspace-node-1"]}
+        assert await named.targets() == {"farmer": ["f1"], "node": ["n1"]}
+        engine.get("old-node").created -= 3600
+        engine.stop("subspace-node-1")
+        # No node is running: the newest stopped one is followed, to catch it when it starts.
+        assert (await by_image.targets())["node"] == ["subspace-node-1"]
+    finally:
+        by_image.close()
+        named.close()
+
+
+async def test_discovery_when_docker_is_down(tmp_path: Path) -> None:
+    engine = FakeDockerEngine(tmp_path)
+    reach = HostReachability(engine.base_url, 1)
+    finder = DockerDiscovery(DockerHost(base_url=engine.base_url), reach)
+    try:
+        with pytest.raises(DockerUnavailableError, match="is not reachable"):
+            await finder.targets()
+        engine.start()
+        engine.add_container("farmer", FARMER_IMAGE)
+        assert await finder.targets() == {"farmer": ["farmer"]}
+        assert reach.error is None
+    finally:
+        finder.close()
+        engine.close()
