@@ -14,12 +14,14 @@ from collections.abc import Callable, Iterable
 from collectors.models.alerts import (
     AI3,
     AlertInputs,
+    BalanceReading,
     Condition,
     FarmState,
     MissKind,
     Policy,
     Rule,
     WalletState,
+    WalletTransfer,
 )
 from collectors.models.notify import Severity
 from collectors.settings import AlertsSettings
@@ -193,6 +195,17 @@ def node_low_peers(inputs: AlertInputs, settings: AlertsSettings) -> list[Condit
 # --- farms ----------------------------------------------------------------------------------
 
 
+def counter_increase(totals: Iterable[float]) -> int:
+    """How much a counter rose over consecutive readings; a drop (farmer restart) is a reset."""
+    rise = 0.0
+    previous: float | None = None
+    for total in totals:
+        if previous is not None:
+            rise += total - previous if total >= previous else total
+        previous = total
+    return int(rise)
+
+
 def farm_error(inputs: AlertInputs, settings: AlertsSettings) -> list[Condition]:
     window_start = inputs.now_us - settings.farm_error_window_minutes * MINUTE_US
     out: list[Condition] = []
@@ -201,10 +214,7 @@ def farm_error(inputs: AlertInputs, settings: AlertsSettings) -> list[Condition]
         fatal = [e for e in recent if e.fatal]
         nonfatal = len(recent) - len(fatal)
         readings = [(ts, total) for ts, total in farm.farming_error_totals if ts >= window_start]
-        counter_rise = 0
-        if len(readings) >= 2:
-            # A counter restart (farmer restarted) is not a rise.
-            counter_rise = int(max(0.0, readings[-1][1] - readings[0][1]))
+        counter_rise = counter_increase(total for _, total in readings)
         rising = nonfatal + counter_rise >= settings.farming_errors_min
         if fatal:
             title = f"Farm {farm_name(farm)} stopped with an error"
@@ -382,6 +392,13 @@ def no_reward(inputs: AlertInputs, settings: AlertsSettings) -> list[Condition]:
 # --- wallets --------------------------------------------------------------------------------
 
 
+def _between(transfer: WalletTransfer, before: BalanceReading, after: BalanceReading) -> bool:
+    """Whether a transfer falls between two balance readings (by block when all are known)."""
+    if transfer.block is not None and before.block is not None and after.block is not None:
+        return before.block < transfer.block <= after.block
+    return before.ts_us < transfer.ts_us <= after.ts_us
+
+
 def _unexplained_drops(wallet: WalletState, tolerance: int, since_us: int) -> list[tuple[int, int]]:
     """(time, amount) of balance drops that the known transfers do not explain."""
     drops: list[tuple[int, int]] = []
@@ -391,7 +408,7 @@ def _unexplained_drops(wallet: WalletState, tolerance: int, since_us: int) -> li
         moved = sum(
             -t.amount if t.outgoing else t.amount
             for t in wallet.transfers
-            if before.ts_us < t.ts_us <= after.ts_us
+            if _between(t, before, after)
         )
         missing = before.total + moved - after.total
         if missing > tolerance:

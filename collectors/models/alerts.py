@@ -126,6 +126,7 @@ class WalletTransfer:
     outgoing: bool
     counterparty: str = ""
     ref: str = ""  # stable id (block hash and event index)
+    block: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
