@@ -14,6 +14,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from collectors.chain.ss58 import AddressError, normalize
+
 FARMER_IMAGES = ("ghcr.io/autonomys/farmer", "subspace/farmer")
 NODE_IMAGES = ("ghcr.io/autonomys/node", "subspace/node")
 
@@ -90,7 +92,12 @@ class MetricsSettings(_Section):
     targets: list[MetricsTarget] = Field(default_factory=list)
     interval_seconds: float = Field(default=60.0, gt=0)
     timeout_seconds: float = Field(default=10.0, gt=0)
-    full_detail_hours: float = Field(default=48.0, gt=0)
+    full_detail_hours: float = Field(
+        default=48.0, gt=0, description="keep every snapshot this long, then one an hour"
+    )
+    rate_window_minutes: float = Field(
+        default=60.0, gt=0, description="plotting rate and ETA use the growth over this window"
+    )
 
 
 # --- wallets --------------------------------------------------------------------------------
@@ -100,6 +107,18 @@ class Wallet(_Section):
     address: str = Field(description="su… address (a legacy st… address is accepted)")
     label: str
     scan_back_blocks: int = Field(default=0, ge=0, description="scan this far back when new")
+    farmer: str | None = Field(
+        default=None, description="farmer whose reward address this is (links chain rewards)"
+    )
+
+    @field_validator("address")
+    @classmethod
+    def _ss58_address(cls, value: str) -> str:
+        # Stored and shown in the su… form whatever form was configured.
+        try:
+            return normalize(value)
+        except AddressError as exc:
+            raise ValueError(f"is not a valid Autonomys address: it {exc}") from None
 
 
 class WalletsSettings(_Section):
@@ -109,6 +128,18 @@ class WalletsSettings(_Section):
     settle_depth: int = Field(default=3, ge=0)
     lookback_blocks: int = Field(default=14_400, ge=0)
     large_transfer_ai3: float = Field(default=100.0, ge=0)
+    announce_within_blocks: int = Field(
+        default=600, ge=0, description="blocks further behind the head are stored, not announced"
+    )
+    balance_poll_seconds: float = Field(default=60.0, gt=0)
+    balance_history_minutes: float = Field(
+        default=15.0, gt=0, description="store an unchanged balance this often, for charts"
+    )
+    reward_link_seconds: float = Field(
+        default=30.0, ge=0, description="window to match a chain reward to a signed-reward log line"
+    )
+    rpc_timeout_seconds: float = Field(default=30.0, gt=0)
+    reconnect_max_seconds: float = Field(default=300.0, gt=0)
 
     @field_validator("rpc_urls")
     @classmethod
@@ -118,6 +149,18 @@ class WalletsSettings(_Section):
                 raise ValueError(
                     f"{url!r} must start with ws:// or wss://, e.g. ws://127.0.0.1:9944"
                 )
+        if not value:
+            raise ValueError('needs at least one URL, e.g. ["ws://127.0.0.1:9944"]')
+        return value
+
+    @field_validator("accounts")
+    @classmethod
+    def _distinct_addresses(cls, value: list[Wallet]) -> list[Wallet]:
+        seen: set[str] = set()
+        for wallet in value:
+            if wallet.address in seen:
+                raise ValueError(f"lists {wallet.address} twice (labels may differ, addresses not)")
+            seen.add(wallet.address)
         return value
 
 
