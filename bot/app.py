@@ -12,6 +12,7 @@ import logging
 import signal
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from collectors.clock import Clock, SystemClock
 from collectors.runner import Supervisor
@@ -75,23 +76,53 @@ async def build_services(settings: Settings, clock: Clock | None = None) -> Serv
 def build_collectors(services: Services) -> list[Collector]:
     """One collector per configured kind of source."""
     collectors: list[Collector] = []
+    if services.settings.metrics.targets:
+        from collectors.metrics_collector import MetricsCollector
+        from collectors.store.metrics import MetricsStore
+
+        collectors.append(
+            MetricsCollector(
+                services.settings.metrics,
+                MetricsStore(services.db),
+                services.farmers,
+                services.primary_farmer,
+                services.clock,
+            )
+        )
     return collectors
 
 
-async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    """Run cosmos until ``stop`` is set or SIGINT/SIGTERM arrives."""
+async def run(
+    settings: Settings,
+    stop: asyncio.Event | None = None,
+    *,
+    clock: Clock | None = None,
+    bot_options: dict[str, Any] | None = None,
+) -> None:
+    """Run cosmos until ``stop`` is set or SIGINT/SIGTERM arrives.
+
+    Every mode runs the collectors and the outbox delivery loop; ``bot_options`` go to the
+    Discord client (tests pass timeouts there).
+    """
+    from bot import modes
+
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    services = await build_services(settings)
+    services = await build_services(settings, clock)
     mode = choose_mode(settings)
     log.info("cosmos starting in %s mode, database %s", mode.value, settings.database_path)
     try:
-        for collector in services.collectors:
-            services.supervisor.start(collector.name, collector.run())
-        await stop.wait()
+        if mode is Mode.BOT:
+            await modes.run_bot(services, stop, bot_options)
+        elif mode is Mode.WEBHOOK:
+            log.info("webhook-only mode: notifications and the dashboard, no slash commands")
+            await modes.run_webhook(services, stop)
+        else:
+            log.info("console mode: no Discord token or webhook; notifications are printed")
+            await modes.run_console(services, stop)
     finally:
         log.info("cosmos stopping")
         await services.supervisor.stop()

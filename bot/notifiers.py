@@ -1,13 +1,35 @@
-"""Notifiers deliver outbox items; they decide nothing about what to say."""
+"""Notifiers deliver rendered messages; they decide nothing about what to say.
+
+- :class:`ConsoleNotifier` prints (no token, no webhook).
+- :class:`ChannelNotifier` posts through the bot to a channel, with a nonce and
+  ``enforce_nonce`` so Discord itself drops a resend of a message it already accepted.
+- :class:`WebhookNotifier` posts to an incoming webhook with ``wait=true`` (to learn the message
+  id) and edits its own messages in place (the dashboard).
+- :class:`TopicRouter` picks the notifier for a topic (a channel or webhook per topic).
+
+Every failure becomes :class:`DeliveryError`: ``retry_after`` when Discord said when to try
+again, ``permanent`` when a resend can never succeed (a malformed message).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from typing import Protocol
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
 
+import aiohttp
+import discord
+
+from bot.embeds import notification_embed
 from collectors.models.notify import OutboxItem
 
 log = logging.getLogger("cosmos.notify")
+
+# Topics that are not notification topics but still route to a channel or webhook.
+DASHBOARD = "dashboard"
 
 
 class DeliveryError(RuntimeError):
@@ -19,8 +41,45 @@ class DeliveryError(RuntimeError):
         self.permanent = permanent
 
 
+class MessageGone(DeliveryError):
+    """The message to edit no longer exists (deleted by someone)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One message to send: its embeds, the topic that routes it, and a stable nonce."""
+
+    topic: str
+    embeds: tuple[discord.Embed, ...]
+    nonce: str
+    text: str
+
+    @classmethod
+    def of(cls, item: OutboxItem) -> Outgoing:
+        n = item.notification
+        text = " | ".join(
+            [f"[{n.topic.value}/{n.severity.value}] {n.title}"]
+            + ([n.body] if n.body else [])
+            + [f"{name}: {value}" for name, value in n.fields]
+            + ([n.url] if n.url else [])
+        )
+        topic = (n.route or n.topic).value
+        return cls(topic, (notification_embed(n),), nonce_for(n.dedupe_key), text)
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    target: str
+    message_id: str | None
+
+
+def nonce_for(key: str) -> str:
+    """Discord nonces are at most 25 characters; the same fact always gets the same nonce."""
+    return hashlib.sha256(key.encode()).hexdigest()[:25]
+
+
 class Notifier(Protocol):
-    async def deliver(self, item: OutboxItem) -> None:
+    async def send(self, message: Outgoing) -> Sent:
         """Deliver or raise :class:`DeliveryError`."""
         ...
 
@@ -28,12 +87,166 @@ class Notifier(Protocol):
 class ConsoleNotifier:
     """With neither a bot token nor a webhook: notifications go to the console log."""
 
+    async def send(self, message: Outgoing) -> Sent:
+        log.info("%s", message.text)
+        return Sent("console", None)
+
     async def deliver(self, item: OutboxItem) -> None:
-        n = item.notification
-        parts = [f"[{n.topic.value}/{n.severity.value}] {n.title}"]
-        if n.body:
-            parts.append(n.body)
-        parts.extend(f"{name}: {value}" for name, value in n.fields)
-        if n.url:
-            parts.append(n.url)
-        log.info(" | ".join(parts))
+        await self.send(Outgoing.of(item))
+
+
+class TopicRouter:
+    """A notifier per topic, else the default one."""
+
+    def __init__(self, routes: Mapping[str, Notifier], default: Notifier) -> None:
+        self._routes = dict(routes)
+        self._default = default
+
+    def for_topic(self, topic: str) -> Notifier:
+        return self._routes.get(topic, self._default)
+
+    async def send(self, message: Outgoing) -> Sent:
+        return await self.for_topic(message.topic).send(message)
+
+
+# --- through the bot ------------------------------------------------------------------------
+
+
+def _retry_after(exc: discord.HTTPException) -> float | None:
+    header = exc.response.headers.get("Retry-After") if exc.response is not None else None
+    try:
+        return float(header) if header is not None else None
+    except ValueError:
+        return None
+
+
+def translate(exc: BaseException) -> DeliveryError:
+    """discord.py and network errors as :class:`DeliveryError`."""
+    if isinstance(exc, DeliveryError):
+        return exc
+    if isinstance(exc, discord.RateLimited):
+        return DeliveryError(
+            f"rate limited for {exc.retry_after:.1f}s", retry_after=exc.retry_after
+        )
+    if isinstance(exc, discord.HTTPException):
+        status = exc.status
+        if status == 429:
+            return DeliveryError("rate limited (429)", retry_after=_retry_after(exc))
+        if status >= 500:
+            return DeliveryError(f"Discord error {status}")
+        if status == 404 and exc.code == 10008:
+            return MessageGone("message not found")
+        if status in (401, 403, 404):
+            # Missing access or a wrong channel: the farmer can fix it, so keep the message.
+            return DeliveryError(f"Discord refused ({status} {exc.text}); check the channel")
+        return DeliveryError(f"Discord rejected the message ({status} {exc.text})", permanent=True)
+    return DeliveryError(f"network error: {type(exc).__name__}: {exc}")
+
+
+class ChannelNotifier:
+    """Posts to one channel through the bot's HTTP client."""
+
+    def __init__(self, client: discord.Client, channel_id: int) -> None:
+        self._client = client
+        self.channel_id = channel_id
+        self.target = f"channel:{channel_id}"
+
+    async def _channel(self) -> discord.abc.Messageable:
+        channel = self._client.get_channel(self.channel_id)
+        if channel is None:
+            channel = await self._client.fetch_channel(self.channel_id)
+        if not isinstance(channel, discord.abc.Messageable):
+            raise DeliveryError(f"channel {self.channel_id} cannot receive messages")
+        return channel
+
+    async def send(self, message: Outgoing) -> Sent:
+        try:
+            channel = await self._channel()
+            sent = await channel.send(
+                embeds=list(message.embeds),
+                nonce=message.nonce,
+                allowed_mentions=discord.AllowedMentions.none(),
+            )
+        except (TimeoutError, discord.DiscordException, aiohttp.ClientError, OSError) as exc:
+            raise translate(exc) from exc
+        return Sent(self.target, str(sent.id))
+
+    async def post(self, embeds: Sequence[discord.Embed]) -> str:
+        return (await self.send(Outgoing(DASHBOARD, tuple(embeds), "", ""))).message_id or ""
+
+    async def edit(self, message_id: str, embeds: Sequence[discord.Embed]) -> None:
+        try:
+            channel = await self._channel()
+            if not isinstance(channel, discord.abc.GuildChannel | discord.Thread):
+                raise DeliveryError("not a guild channel")
+            partial = channel.get_partial_message(int(message_id))
+            await partial.edit(embeds=list(embeds))
+        except (TimeoutError, discord.DiscordException, aiohttp.ClientError, OSError) as exc:
+            raise translate(exc) from exc
+
+
+# --- incoming webhooks ----------------------------------------------------------------------
+
+_WEBHOOK = re.compile(r"/webhooks/(\d+)/([\w-]+)")
+
+
+class WebhookNotifier:
+    """An incoming webhook: POST ``?wait=true`` returns the message; PATCH edits it."""
+
+    def __init__(self, session: aiohttp.ClientSession, url: str, *, timeout: float = 15.0) -> None:
+        match = _WEBHOOK.search(url)
+        if match is None:
+            raise ValueError("not a Discord webhook URL (…/api/webhooks/ID/TOKEN)")
+        self._session = session
+        self._url = url.split("?", maxsplit=1)[0].rstrip("/")
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self.target = f"webhook:{match.group(1)}"
+
+    async def _call(self, method: str, url: str, payload: dict[str, Any]) -> dict[str, Any]:
+        try:
+            async with self._session.request(
+                method, url, json=payload, timeout=self._timeout
+            ) as response:
+                body: Any = None
+                if response.content_type == "application/json":
+                    body = await response.json()
+                else:
+                    await response.read()
+                if 200 <= response.status < 300:
+                    return body if isinstance(body, dict) else {}
+                message = body.get("message") if isinstance(body, dict) else None
+                if response.status == 429:
+                    after = body.get("retry_after") if isinstance(body, dict) else None
+                    after = after if after is not None else response.headers.get("Retry-After")
+                    raise DeliveryError(
+                        "webhook rate limited (429)",
+                        retry_after=float(after) if after is not None else None,
+                    )
+                if response.status >= 500:
+                    raise DeliveryError(f"Discord error {response.status}")
+                if response.status == 404 and "/messages/" in url:
+                    raise MessageGone("webhook message not found")
+                if response.status in (401, 403, 404):
+                    raise DeliveryError(
+                        f"webhook refused ({response.status} {message}); check the webhook URL"
+                    )
+                raise DeliveryError(
+                    f"Discord rejected the message ({response.status} {message})", permanent=True
+                )
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise DeliveryError(f"network error: {type(exc).__name__}: {exc}") from exc
+
+    @staticmethod
+    def _payload(embeds: Sequence[discord.Embed]) -> dict[str, Any]:
+        return {"embeds": [e.to_dict() for e in embeds], "allowed_mentions": {"parse": []}}
+
+    async def send(self, message: Outgoing) -> Sent:
+        data = await self._call("POST", f"{self._url}?wait=true", self._payload(message.embeds))
+        return Sent(self.target, str(data["id"]) if "id" in data else None)
+
+    async def post(self, embeds: Sequence[discord.Embed]) -> str:
+        data = await self._call("POST", f"{self._url}?wait=true", self._payload(embeds))
+        return str(data.get("id", ""))
+
+    async def edit(self, message_id: str, embeds: Sequence[discord.Embed]) -> None:
+        await self._call("PATCH", f"{self._url}/messages/{message_id}", self._payload(embeds))

@@ -1,0 +1,64 @@
+"""/dashboard: one channel message the bot keeps editing every minute, across restarts."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.cogs._reply import say
+from bot.dashboard import INTERVAL_SECONDS
+from bot.notifiers import ChannelNotifier
+
+if TYPE_CHECKING:
+    from bot.client import CosmosBot
+
+log = logging.getLogger("cosmos.dashboard")
+
+CHANNEL_KEY = "dashboard:channel"
+MESSAGE_KEY = "dashboard:message"
+LOOP_NAME = "dashboard"
+
+
+class DashboardCog(commands.Cog):
+    def __init__(self, bot: CosmosBot) -> None:
+        self.bot = bot
+        self.ctx = bot.context
+
+    async def cog_load(self) -> None:
+        self.ctx.services.supervisor.start_loop(LOOP_NAME, self.update, interval=INTERVAL_SECONDS)
+
+    async def cog_unload(self) -> None:
+        await self.ctx.services.supervisor.stop(LOOP_NAME)
+
+    async def update(self) -> float | None:
+        """Edit the dashboard message, if one was posted."""
+        channel_id = await self.ctx.state.get(CHANNEL_KEY)
+        if channel_id is None:
+            return None
+        await self.bot.wait_until_ready()
+        poster = ChannelNotifier(self.bot, int(channel_id))
+        await self.ctx.dashboard.refresh(MESSAGE_KEY, poster, create=False)
+        return None
+
+    @app_commands.command(name="dashboard", description="Post a live dashboard here")
+    @app_commands.default_permissions(manage_guild=True)
+    async def dashboard(self, interaction: discord.Interaction) -> None:
+        if interaction.channel_id is None:
+            await say(interaction, "Use /dashboard in a server channel.")
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        # A channel message (not the interaction reply): it stays editable after the
+        # interaction token expires.
+        poster = ChannelNotifier(self.bot, interaction.channel_id)
+        old_channel = await self.ctx.state.get(CHANNEL_KEY)
+        if old_channel != str(interaction.channel_id):
+            await self.ctx.state.delete(MESSAGE_KEY)
+        now = self.ctx.services.clock.now_us()
+        await self.ctx.state.set(CHANNEL_KEY, str(interaction.channel_id), now)
+        message_id = await poster.post(await self.ctx.dashboard.embeds())
+        await self.ctx.state.set(MESSAGE_KEY, message_id, now)
+        await say(interaction, "Dashboard posted; it is updated every minute.")

@@ -1,0 +1,153 @@
+"""The delivery loop: outbox -> notifier, exactly once as far as Discord lets us.
+
+Each pass claims the due items (oldest first), sends each, and marks it sent only after Discord
+accepted it (the message id is stored with the mark, in one transaction). A failure leaves the
+item pending with a retry time: Discord's ``retry_after`` for a 429, else exponential backoff up
+to 15 minutes, so an outage of any length delays messages and drops none. A message Discord can
+never accept (400) is marked dead.
+
+The crash window between "Discord accepted" and "marked sent": after a restart the item is still
+pending and is sent again.
+- Channel messages carry a nonce derived from the fact's dedupe key, with ``enforce_nonce``:
+  Discord answers a resend within its dedupe window (a few minutes) with the message it already
+  created, so the retry right after the restart does not post twice.
+- Webhooks have no nonce. There the window stays open for the few milliseconds between the HTTP
+  answer and the SQLite commit; a crash exactly then re-posts that one message after restart
+  (at-least-once). Losing a notification is never possible: it is marked only after acceptance.
+
+Rewards can be sent each, batched (one message per ``rewards_batch_minutes``) or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+
+from bot.embeds import rewards_batch_embed
+from bot.notifiers import DeliveryError, Notifier, Outgoing, Sent
+from collectors.clock import Clock
+from collectors.models.notify import OutboxItem, Topic
+from collectors.store.bot_state import BotStateStore
+from collectors.store.outbox import OutboxStore
+
+log = logging.getLogger("cosmos.delivery")
+
+MAX_BACKOFF_S = 900.0
+BATCH_DUE_KEY = "rewards:batch_due_us"
+
+
+def backoff_seconds(attempts: int) -> float:
+    """5 s, 10 s, 20 s, … up to 15 minutes."""
+    return float(min(MAX_BACKOFF_S, 5.0 * 2 ** min(attempts, 10)))
+
+
+class DeliveryLoop:
+    def __init__(
+        self,
+        outbox: OutboxStore,
+        state: BotStateStore,
+        notifier: Notifier,
+        clock: Clock,
+        *,
+        rewards_mode: str = "each",
+        rewards_batch_minutes: float = 60.0,
+        batch_size: int = 50,
+        interval: float = 2.0,
+    ) -> None:
+        self._outbox = outbox
+        self._state = state
+        self._notifier = notifier
+        self._clock = clock
+        self._rewards_mode = rewards_mode
+        self._batch_us = int(rewards_batch_minutes * 60 * 1_000_000)
+        self._batch_size = batch_size
+        self.interval = interval
+
+    async def iteration(self) -> float | None:
+        """One pass; returns the delay before the next one."""
+        now = self._clock.now_us()
+        items = await self._outbox.due(now, self._batch_size)
+        rewards = [i for i in items if _is_reward(i)]
+        others = [i for i in items if not _is_reward(i)]
+        if self._rewards_mode == "each":
+            others = items
+        elif self._rewards_mode == "off" and rewards:
+            await self._state.mark_delivered([i.id for i in rewards], "off", None, now)
+        elif rewards:
+            delay = await self._batch(rewards, now)
+            if delay is not None:
+                return delay
+        for item in others:
+            delay = await self._send_one(item)
+            if delay is not None:
+                return delay
+        return 0.0 if len(items) >= self._batch_size else None
+
+    async def _send_one(self, item: OutboxItem) -> float | None:
+        try:
+            sent = await self._notifier.send(Outgoing.of(item))
+        except DeliveryError as exc:
+            return await self._failed([item], exc)
+        except Exception as exc:  # a bug rendering one item must not block the others
+            log.exception("could not deliver notification %s", item.notification.dedupe_key)
+            await self._outbox.mark_failed(
+                item.id,
+                f"{type(exc).__name__}: {exc}",
+                self._clock.now_us() + int(backoff_seconds(item.attempts) * 1e6),
+            )
+            return None
+        await self._done([item], sent)
+        return None
+
+    async def _failed(self, items: Sequence[OutboxItem], exc: DeliveryError) -> float | None:
+        """Record the failure; returns the pause for a retryable one (the target is unwell)."""
+        now = self._clock.now_us()
+        wait = (
+            exc.retry_after if exc.retry_after is not None else backoff_seconds(items[0].attempts)
+        )
+        for item in items:
+            await self._outbox.mark_failed(
+                item.id, str(exc), now + int(wait * 1e6), give_up=exc.permanent
+            )
+        keys = ", ".join(i.notification.dedupe_key for i in items)
+        if exc.permanent:
+            log.error("dropping notification %s: %s", keys, exc)
+            return None
+        log.warning("notification %s not delivered (%s); retrying in %.0f s", keys, exc, wait)
+        return wait
+
+    async def _done(self, items: Sequence[OutboxItem], sent: Sent) -> None:
+        await self._state.mark_delivered(
+            [i.id for i in items], sent.target, sent.message_id, self._clock.now_us()
+        )
+
+    async def _batch(self, rewards: list[OutboxItem], now: int) -> float | None:
+        """Hold rewards until the batch is due, then send them as one message."""
+        stored = await self._state.get(BATCH_DUE_KEY)
+        due_us = int(stored) if stored else None
+        if due_us is None:
+            due_us = min(i.created_us for i in rewards) + self._batch_us
+            await self._state.set(BATCH_DUE_KEY, str(due_us), now)
+        if now < due_us:
+            await self._outbox_defer(rewards, due_us)
+            return None
+        ids = sorted(i.id for i in rewards)
+        embed = rewards_batch_embed(rewards, min(i.created_us for i in rewards), now)
+        nonce = hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()[:25]
+        message = Outgoing(Topic.REWARDS.value, (embed,), nonce, f"{len(ids)} rewards")
+        try:
+            sent = await self._notifier.send(message)
+        except DeliveryError as exc:
+            return await self._failed(rewards, exc)
+        await self._done(rewards, sent)
+        await self._state.delete(BATCH_DUE_KEY)
+        return None
+
+    async def _outbox_defer(self, items: Sequence[OutboxItem], until_us: int) -> None:
+        await self._state.defer([i.id for i in items], until_us)
+
+
+def _is_reward(item: OutboxItem) -> bool:
+    n = item.notification
+    return (n.route or n.topic) is Topic.REWARDS

@@ -1,0 +1,208 @@
+"""Read models for the bot's pages and the dashboard: what a page shows, before any rendering.
+
+Times are UTC unix microseconds; AI3 amounts are in the smallest unit (1 AI3 = 10**18).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+AI3 = 10**18
+
+
+class FarmStatus(StrEnum):
+    FARMING = "farming"
+    PLOTTING = "plotting"
+    REPLOTTING = "replotting"
+    ERROR = "error"
+    REMOVED = "removed"
+
+
+class Scope(StrEnum):
+    """What a wipe clears."""
+
+    FARM = "farm"
+    FARMER = "farmer"
+    WALLET = "wallet"
+    ALL = "all"
+
+
+@dataclass(frozen=True, slots=True)
+class FarmSummary:
+    farm_id: str
+    farmer: str | None
+    farm_index: int | None
+    directory: str | None
+    allocated_bytes: int | None
+    allocated_text: str | None
+    status: FarmStatus
+    sectors_plotted: int | None
+    sectors_total: int | None
+    plot_kind: str | None
+    plot_percent: float | None
+    rewards_24h: int
+    misses_24h: int
+    last_reward_us: int | None
+    problems: tuple[str, ...]
+
+    @property
+    def plotted_percent(self) -> float | None:
+        if self.sectors_plotted is not None and self.sectors_total:
+            return 100.0 * self.sectors_plotted / self.sectors_total
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class RewardEntry:
+    ts_us: int
+    outcome: str
+    farm_id: str | None
+    slot: int | None
+    detail: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ProvingStat:
+    result: str
+    count: int
+    mean_seconds: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class FarmDetail:
+    summary: FarmSummary
+    public_key: str | None
+    genesis_hash: str | None
+    first_seen_us: int
+    last_seen_us: int
+    sectors_by_state: tuple[tuple[str, int], ...]
+    plotting_eta_us: int | None
+    proving: tuple[ProvingStat, ...]
+    recent_rewards: tuple[RewardEntry, ...]
+    recent_misses: tuple[RewardEntry, ...]
+    recent_errors: tuple[tuple[int, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FarmRewardRow:
+    farm_id: str
+    farmer: str | None
+    directory: str | None
+    blocks: int
+    votes: int
+    rewards: int
+    missed: int
+
+
+@dataclass(frozen=True, slots=True)
+class WalletRewardRow:
+    label: str
+    address: str
+    count: int
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class RewardBucket:
+    start_us: int
+    rewards: int
+    missed: int
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class RewardsReport:
+    since_us: int
+    until_us: int
+    farms: tuple[FarmRewardRow, ...]
+    wallets: tuple[WalletRewardRow, ...]
+    buckets: tuple[RewardBucket, ...]
+    bucket_seconds: int
+    blocks: int = 0
+    votes: int = 0
+
+    @property
+    def total_rewards(self) -> int:
+        return sum(f.rewards for f in self.farms)
+
+    @property
+    def total_missed(self) -> int:
+        return sum(f.missed for f in self.farms)
+
+    @property
+    def total_amount(self) -> int:
+        return sum(w.amount for w in self.wallets)
+
+
+@dataclass(frozen=True, slots=True)
+class NodeView:
+    name: str
+    up: bool | None
+    observed_us: int | None
+    best: int | None
+    finalized: int | None
+    sync_target: int | None
+    peers: int | None
+    major_syncing: bool | None
+    version: str | None
+    last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FarmerView:
+    name: str
+    host: str | None
+    is_primary: bool
+    farms: tuple[FarmSummary, ...]
+    cache_percent: float | None
+    plotting_farms: int
+    up: bool | None
+    observed_us: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class TransferEntry:
+    ts_us: int | None
+    block: int | None
+    direction: str  # "in" | "out"
+    counterparty: str | None
+    amount: int
+    extrinsic: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class WalletView:
+    label: str
+    address: str
+    balance: int | None
+    balance_us: int | None
+    transfers: tuple[TransferEntry, ...]
+    rewards: tuple[TransferEntry, ...]
+    rewards_24h_amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    subject: str
+    text: str
+    since_us: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class DashboardView:
+    generated_us: int
+    nodes: tuple[NodeView, ...]
+    farmers: tuple[FarmerView, ...]
+    farms: tuple[FarmSummary, ...]
+    wallets: tuple[WalletView, ...]
+    problems: tuple[Problem, ...]
+    rewards_24h: int
+    misses_24h: int
+
+
+@dataclass(frozen=True, slots=True)
+class FarmChoice:
+    farm_id: str
+    farmer: str | None
+    directory: str | None

@@ -1,0 +1,138 @@
+"""Clear stored data for a farm, a farmer, a wallet, or everything, across the tables that exist.
+
+Tables are found by their columns (``farm_id``, ``farmer_id``, ``wallet_id``/``address``), so the
+tables other areas add are wiped too. Never touched: the outbox (wiping it would let a fact be
+announced again), the bot's own state, log read positions (so old lines are not read again) and
+the configured (primary) farmer's row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import aiosqlite
+
+from collectors.models.views import Scope
+from collectors.store.database import Database
+
+KEEP = frozenset(
+    {"outbox", "outbox_delivery", "bot_state", "log_sources", "sqlite_sequence", "farmer"}
+)
+WALLET_TABLES = ("wallets", "wallet", "wallet_accounts")
+
+_Run = Callable[[str, str, tuple[object, ...]], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class WipeResult:
+    scope: Scope
+    target: str | None
+    rows: int
+    tables: tuple[str, ...]
+
+
+async def _columns(conn: aiosqlite.Connection) -> dict[str, set[str]]:
+    async with conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+    ) as cur:
+        names = [r[0] for r in await cur.fetchall()]
+    out: dict[str, set[str]] = {}
+    for name in names:
+        async with conn.execute(f'PRAGMA table_info("{name}")') as cur:
+            out[name] = {r[1] for r in await cur.fetchall()}
+    return out
+
+
+class WipeStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def wipe(self, scope: Scope, target: str | None = None) -> WipeResult:
+        """Delete in one transaction; ValueError when the target is unknown."""
+        async with self._db.transaction() as conn:
+            columns = await _columns(conn)
+            deleted: dict[str, int] = {}
+
+            async def run(table: str, where: str, params: tuple[object, ...]) -> None:
+                cursor = await conn.execute(f'DELETE FROM "{table}" WHERE {where}', params)
+                if cursor.rowcount > 0:
+                    deleted[table] = deleted.get(table, 0) + cursor.rowcount
+
+            if scope is Scope.ALL:
+                for table in columns:
+                    if table not in KEEP:
+                        await run(table, "1 = 1", ())
+                await run("farmer", "is_primary = 0", ())
+            elif scope is Scope.FARM:
+                if not target:
+                    raise ValueError("name the farm to wipe")
+                await self._wipe_farms(conn, columns, [target], run)
+            elif scope is Scope.FARMER:
+                farmer_id = await _one(conn, "SELECT id FROM farmer WHERE name = ?", target)
+                if farmer_id is None:
+                    raise ValueError(f"no farmer named {target!r}")
+                async with conn.execute(
+                    "SELECT farm_id FROM farms WHERE farmer_id = ?", (farmer_id,)
+                ) as cur:
+                    farm_ids = [r[0] for r in await cur.fetchall()]
+                await self._wipe_farms(conn, columns, farm_ids, run, must_exist=False)
+                for table, cols in columns.items():
+                    if table not in KEEP and "farmer_id" in cols:
+                        await run(table, "farmer_id = ?", (farmer_id,))
+                await run("farmer", "id = ? AND is_primary = 0", (farmer_id,))
+            else:
+                await self._wipe_wallet(conn, columns, target, run)
+        return WipeResult(scope, target, sum(deleted.values()), tuple(sorted(deleted)))
+
+    @staticmethod
+    async def _wipe_farms(
+        conn: aiosqlite.Connection,
+        columns: dict[str, set[str]],
+        farm_ids: list[str],
+        run: _Run,
+        *,
+        must_exist: bool = True,
+    ) -> None:
+        for farm_id in farm_ids:
+            known = await _one(conn, "SELECT 1 FROM farms WHERE farm_id = ?", farm_id)
+            if must_exist and known is None:
+                raise ValueError(f"no farm {farm_id!r}")
+            for table, cols in columns.items():
+                if table not in KEEP and table != "farms" and "farm_id" in cols:
+                    await run(table, "farm_id = ?", (farm_id,))
+            await run("farms", "farm_id = ?", (farm_id,))
+
+    @staticmethod
+    async def _wipe_wallet(
+        conn: aiosqlite.Connection, columns: dict[str, set[str]], label: str | None, run: _Run
+    ) -> None:
+        if not label:
+            raise ValueError("name the wallet to wipe")
+        wallet_table = next((t for t in WALLET_TABLES if t in columns), None)
+        if wallet_table is None:
+            raise ValueError("no wallet data is stored")
+        cols = columns[wallet_table]
+        key = "label" if "label" in cols else "address"
+        async with conn.execute(
+            f'SELECT * FROM "{wallet_table}" WHERE {key} = ? OR address = ?', (label, label)
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            raise ValueError(f"no wallet {label!r}")
+        wallet_id = row["id"] if "id" in cols else None
+        address = row["address"] if "address" in cols else None
+        for table, table_cols in columns.items():
+            if table in KEEP or table == wallet_table:
+                continue
+            if wallet_id is not None and "wallet_id" in table_cols:
+                await run(table, "wallet_id = ?", (wallet_id,))
+            elif address is not None and "address" in table_cols:
+                await run(table, "address = ?", (address,))
+        # The wallet row itself stays when it is configured: the watcher would only add it back.
+
+
+async def _one(conn: aiosqlite.Connection, sql: str, value: object) -> object | None:
+    async with conn.execute(sql, (value,)) as cur:
+        row = await cur.fetchone()
+    return None if row is None else row[0]
