@@ -334,3 +334,131 @@ class ParsedLine:
     @property
     def kind(self) -> EventKind:
         return self.event.kind
+
+
+# --- what the log pipeline hands the store ----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    ts_us: int
+    kind: EventKind
+    line_hash: int
+    farm_id: str | None = None
+    farm_index: int | None = None
+    data: str | None = None  # the event's fields as JSON
+
+
+@dataclass(frozen=True, slots=True)
+class RewardRecord:
+    ts_us: int
+    outcome: RewardOutcome
+    line_hash: int
+    farm_id: str | None = None
+    farm_index: int | None = None
+    reward_hash: str | None = None
+    slot: int | None = None
+    sector_index: int | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FarmRecord:
+    """What a ``Farm N:`` block says about a farm; None means "not said (yet)"."""
+
+    farm_id: str
+    seen_us: int
+    farm_index: int | None = None
+    public_key: str | None = None
+    genesis_hash: str | None = None
+    allocated_bytes: int | None = None
+    allocated_text: str | None = None
+    directory: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FarmMapping:
+    run_start_us: int
+    farm_index: int
+    farm_id: str
+    seen_us: int
+
+
+@dataclass(frozen=True, slots=True)
+class PlotState:
+    farm_id: str
+    kind: PlotKind
+    percent: float
+    sector_index: int | None
+    ts_us: int
+    complete_us: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NodeState:
+    """The latest node facts a batch carried; None fields leave the stored value alone."""
+
+    ts_us: int | None = None
+    state: SyncState | None = None
+    peers: int | None = None
+    best: int | None = None
+    finalized: int | None = None
+    target: int | None = None
+    bps: float | None = None
+    imported_number: int | None = None
+    imported_hash: str | None = None
+    imported_us: int | None = None
+    version: str | None = None
+    version_us: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UnmatchedCount:
+    day: str  # YYYY-MM-DD (UTC)
+    count: int
+    sample: str
+
+
+@dataclass(frozen=True, slots=True)
+class SourceCursor:
+    """A log source's resume point and the parser state that must survive a restart."""
+
+    position: str | None = None
+    run_start_us: int | None = None
+    header_index: int | None = None
+    last_ts_us: int | None = None
+    index_map: tuple[tuple[int, str], ...] = ()
+    cache_percent: float | None = None
+    cache_ts_us: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LogBatch:
+    """Everything one batch of lines changes, written in one transaction with the cursor."""
+
+    cursor: SourceCursor
+    lines: int
+    events: tuple[EventRecord, ...] = ()
+    rewards: tuple[RewardRecord, ...] = ()
+    farms: tuple[FarmRecord, ...] = ()
+    mappings: tuple[FarmMapping, ...] = ()
+    plots: tuple[PlotState, ...] = ()
+    node: NodeState | None = None
+    unmatched: tuple[UnmatchedCount, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class BatchWritten:
+    events: int
+    rewards: int
+
+
+@dataclass(frozen=True, slots=True)
+class FarmSummary:
+    farm_id: str
+    farm_index: int | None
+    directory: str | None
+    allocated_text: str | None
+    allocated_bytes: int | None
+    public_key: str | None
+    signed_rewards: int

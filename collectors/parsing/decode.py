@@ -40,6 +40,9 @@ class DecodedLine:
 _FRAME_HEADER_LEN = 8
 _FRAME_STREAMS = (0, 1, 2)
 _BOM = b"\xef\xbb\xbf"
+_JSON_HEAD = b'{"log":"'
+_JSON_STREAM = b'","stream":"'
+_JSON_TIME = b'"time":"'
 
 
 _LineHandler = Callable[[bytes | bytearray, int], "DecodedLine | None"]
@@ -290,6 +293,23 @@ class LineDecoder:
 
     def _json_entry(self, raw: bytes | bytearray, end: int) -> DecodedLine | None:
         """One json-file entry; a line only when its ``log`` ends in a newline."""
+        if not self._json_parts and raw.startswith(_JSON_HEAD):
+            # Fast path for the common entry: a whole line with no escape but its final "\n".
+            cut = raw.rfind(_JSON_STREAM)
+            if (
+                cut > 0
+                and raw.endswith(b'"}')
+                and raw[cut - 2 : cut] == b"\\n"
+                and raw.find(b"\\", 8, cut - 2) < 0
+            ):
+                at = raw.find(_JSON_TIME, cut)
+                received = None
+                if at > 0:
+                    received = parse_rfc3339_us(raw[at + 8 : -2].decode("ascii", "replace"))
+                text = raw[8 : cut - 2].decode("utf-8", "replace")
+                if len(text) > self.max_line_bytes:
+                    text = _cut_text(text, self.max_line_bytes)
+                return DecodedLine(text, end, received)
         try:
             entry = json.loads(raw.decode("utf-8", "replace"))
         except (ValueError, RecursionError):

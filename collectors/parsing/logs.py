@@ -396,29 +396,14 @@ def parse_line(text: str) -> ParsedLine | None:
     """One log line (ANSI and all) to its event, or None when it says nothing we track."""
     if "\x1b" in text or "\\x1b" in text:
         text = strip_ansi(text)
-    text = text.rstrip("\r\n")
-    envelope = _ENVELOPE.match(text)
-    ts_local = False
-    if envelope is not None:
-        msg = envelope.group("msg")
-    else:
-        envelope = _OLD_ENVELOPE.match(text)
-        if envelope is not None:
-            msg = envelope.group("msg")
-            ts_local = True
-        else:
-            msg = text  # the old farm block is printed bare
-    event = _message_event(msg)
-    if event is None:
-        return None
     farm_index: int | None = None
     sector_index: int | None = None
-    ts_us: int | None = None
-    level: str | None = None
+    envelope = _ENVELOPE.match(text)
     if envelope is not None:
-        ts_us = parse_rfc3339_us(envelope.group("ts"))
-        level = envelope.group("level")
-        spans = envelope.groupdict().get("spans")
+        ts, level, spans, msg = envelope.group("ts", "level", "spans", "msg")
+        event = _message_event(msg)
+        if event is None:
+            return None
         if spans:
             found = _SPAN_FARM.search(spans)
             if found is not None:
@@ -426,6 +411,19 @@ def parse_line(text: str) -> ParsedLine | None:
             found = _SPAN_SECTOR.search(spans)
             if found is not None:
                 sector_index = int(found.group(1))
+        ts_us = parse_rfc3339_us(ts)
+        ts_local = False
+    else:
+        envelope = _OLD_ENVELOPE.match(text)
+        if envelope is not None:
+            ts, level, msg = envelope.group("ts", "level", "msg")
+            ts_us = parse_rfc3339_us(ts)
+            ts_local = True
+        else:
+            msg, ts_us, level, ts_local = text, None, None, False  # the bare old farm block
+        event = _message_event(msg.rstrip("\r\n"))
+        if event is None:
+            return None
     if farm_index is None and isinstance(event, FarmDown | FarmHeader):
         farm_index = event.farm_index
     if sector_index is None and isinstance(event, PlotProgress | SolutionFailed | ProvingSkipped):

@@ -23,6 +23,8 @@ CREATE TABLE farms (
     allocated_bytes  INTEGER,
     allocated_text   TEXT,
     directory        TEXT,
+    -- time of the log line that last set farm_index (older lines replayed later do not win)
+    log_seen_us      INTEGER,
     first_seen_us    INTEGER NOT NULL,
     last_seen_us     INTEGER NOT NULL,
     active           INTEGER NOT NULL DEFAULT 1,
@@ -31,16 +33,24 @@ CREATE TABLE farms (
 CREATE INDEX farms_farmer ON farms(farmer_id);
 
 CREATE TABLE log_sources (
-    id          INTEGER PRIMARY KEY,
-    key         TEXT NOT NULL UNIQUE,
-    role        TEXT NOT NULL CHECK (role IN ('farmer', 'node')),
-    farmer_id   INTEGER REFERENCES farmer(id) ON DELETE SET NULL,
-    -- Resume point: for files the byte offset plus the identity of the file; for Docker the
-    -- container id and the timestamp of the last line stored.
-    position    TEXT,
-    updated_us  INTEGER NOT NULL
+    id           INTEGER PRIMARY KEY,
+    key          TEXT NOT NULL UNIQUE,
+    role         TEXT NOT NULL CHECK (role IN ('farmer', 'node')),
+    farmer_id    INTEGER REFERENCES farmer(id) ON DELETE SET NULL,
+    -- Resume point after the last stored line (opaque to the store: the source's token).
+    position     TEXT,
+    -- Parser state that must survive a restart: the farmer run the last line belongs to (the
+    -- time of its start line), the farm block being read (``Farm N:``), the last line's time.
+    run_start_us INTEGER,
+    header_index INTEGER,
+    last_ts_us   INTEGER,
+    lines_total  INTEGER NOT NULL DEFAULT 0,
+    cache_percent REAL,
+    cache_ts_us  INTEGER,
+    updated_us   INTEGER NOT NULL
 );
 
+-- farm_index -> farm_id for each farmer run of a source; rebuilt at every ``Farm N:`` block.
 CREATE TABLE farm_index_map (
     source_id    INTEGER NOT NULL REFERENCES log_sources(id) ON DELETE CASCADE,
     run_start_us INTEGER NOT NULL,
@@ -50,12 +60,14 @@ CREATE TABLE farm_index_map (
     PRIMARY KEY (source_id, run_start_us, farm_index)
 );
 
+-- Tracked log events (plotting progress is not here: see plots). ``data`` is the event as JSON.
 CREATE TABLE events (
     id         INTEGER PRIMARY KEY,
     source_id  INTEGER NOT NULL REFERENCES log_sources(id) ON DELETE CASCADE,
     ts_us      INTEGER NOT NULL,
     kind       TEXT NOT NULL,
     farm_id    TEXT,
+    farm_index INTEGER,
     line_hash  INTEGER NOT NULL,
     data       TEXT,
     UNIQUE (source_id, ts_us, line_hash)
@@ -63,32 +75,57 @@ CREATE TABLE events (
 CREATE INDEX events_kind_ts ON events(kind, ts_us);
 CREATE INDEX events_farm_ts ON events(farm_id, ts_us);
 
+-- One row per signed reward hash and per missed reward (failed solution, proving skipped,
+-- failed signature).
 CREATE TABLE rewards (
-    id          INTEGER PRIMARY KEY,
-    source_id   INTEGER NOT NULL REFERENCES log_sources(id) ON DELETE CASCADE,
-    farmer_id   INTEGER REFERENCES farmer(id) ON DELETE SET NULL,
-    farm_id     TEXT,
-    ts_us       INTEGER NOT NULL,
-    outcome     TEXT NOT NULL,
-    reward_hash TEXT,
-    slot        INTEGER,
-    detail      TEXT,
-    line_hash   INTEGER NOT NULL,
+    id           INTEGER PRIMARY KEY,
+    source_id    INTEGER NOT NULL REFERENCES log_sources(id) ON DELETE CASCADE,
+    farmer_id    INTEGER REFERENCES farmer(id) ON DELETE SET NULL,
+    farm_id      TEXT,
+    farm_index   INTEGER,
+    ts_us        INTEGER NOT NULL,
+    outcome      TEXT NOT NULL
+        CHECK (outcome IN ('signed', 'solution_failed', 'proving_skipped', 'signature_failed')),
+    reward_hash  TEXT,
+    slot         INTEGER,
+    sector_index INTEGER,
+    detail       TEXT,
+    line_hash    INTEGER NOT NULL,
     UNIQUE (source_id, ts_us, line_hash)
 );
-CREATE UNIQUE INDEX rewards_hash ON rewards(reward_hash) WHERE reward_hash IS NOT NULL;
+-- The same reward read from two sources (a file and the container) counts once.
+CREATE UNIQUE INDEX rewards_hash ON rewards(reward_hash) WHERE outcome = 'signed';
 CREATE INDEX rewards_farm_ts ON rewards(farm_id, ts_us);
 CREATE INDEX rewards_ts ON rewards(ts_us);
 
+-- The current plotting state of each farm: the latest progress line, or its completion.
 CREATE TABLE plots (
     farm_id      TEXT PRIMARY KEY,
-    kind         TEXT NOT NULL,
+    kind         TEXT NOT NULL CHECK (kind IN ('plotting', 'replotting')),
     percent      REAL NOT NULL,
     sector_index INTEGER,
     ts_us        INTEGER NOT NULL,
     complete_us  INTEGER
 );
 
+-- The latest node state per node log source.
+CREATE TABLE node_state (
+    source_id       INTEGER PRIMARY KEY REFERENCES log_sources(id) ON DELETE CASCADE,
+    ts_us           INTEGER,
+    state           TEXT,
+    peers           INTEGER,
+    best            INTEGER,
+    finalized       INTEGER,
+    target          INTEGER,
+    bps             REAL,
+    imported_number INTEGER,
+    imported_hash   TEXT,
+    imported_us     INTEGER,
+    version         TEXT,
+    version_us      INTEGER
+);
+
+-- Lines no parser recognised, counted per source and day, with one example.
 CREATE TABLE unmatched_lines (
     source_id  INTEGER NOT NULL REFERENCES log_sources(id) ON DELETE CASCADE,
     day        TEXT NOT NULL,

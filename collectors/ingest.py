@@ -1,0 +1,405 @@
+"""The log pipeline: lines from a source -> typed events -> rows, with the resume position.
+
+For each source the ingestor keeps the parser state that gives lines their meaning: the farmer
+run in progress and its ``farm_index -> farm_id`` map (rebuilt at every ``Farm N:`` block, reset
+at every farmer start), the farm block being read, the last line's time. That state is stored
+with every batch and reloaded on restart, so a batch is applied exactly once and a farm index
+always resolves through the map of the run that wrote the line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from collectors.clock import Clock
+from collectors.models.events import (
+    Claimed,
+    EventKind,
+    EventRecord,
+    FarmAllocated,
+    FarmDirectory,
+    FarmDown,
+    FarmerShutdown,
+    FarmerStarted,
+    FarmGenesis,
+    FarmHeader,
+    FarmIdLine,
+    FarmingError,
+    FarmMapping,
+    FarmPublicKey,
+    FarmRecord,
+    LogBatch,
+    NodeImported,
+    NodeInformant,
+    NodeReorg,
+    NodeState,
+    NodeVersion,
+    PieceCacheSync,
+    PieceCacheSynced,
+    PlotFailed,
+    PlotProgress,
+    PlotState,
+    PlottingComplete,
+    ProvingSkipped,
+    RewardOutcome,
+    RewardRecord,
+    RewardSigned,
+    SignatureFailed,
+    SolutionFailed,
+    SolutionIgnored,
+    SourceCursor,
+    UnmatchedCount,
+)
+from collectors.models.logs import LogLine, SourceRef
+from collectors.parsing.logs import parse_line
+from collectors.store.database import Database
+from collectors.store.farmers import FarmerStore
+from collectors.store.logs import LogStore, StoredSource
+
+__all__ = ["IngestStats", "LogIngestor", "plan_batch"]
+
+# Batches at least this long are planned on a worker thread so the event loop stays free.
+_THREAD_THRESHOLD = 512
+_SAMPLE_CHARS = 500
+_DAY = re.compile(r"(?:\x1b\[[0-9;]*m)?(\d{4}-\d\d-\d\d)[T ]")
+
+
+@dataclass(frozen=True, slots=True)
+class IngestStats:
+    """What one ``ingest`` call did. ``by_kind`` counts recognised lines per event kind."""
+
+    lines: int
+    matched: int
+    unmatched: int
+    by_kind: Mapping[EventKind, int] = field(default_factory=dict)
+    events_written: int = 0
+    rewards_written: int = 0
+    unresolved_farm: int = 0  # farm lines whose index no farm block had named yet
+
+
+@dataclass(slots=True)
+class _Plan:
+    batch: LogBatch
+    by_kind: dict[EventKind, int]
+    matched: int
+    unmatched: int
+    unresolved: int
+
+
+def _day(us: int) -> str:
+    return datetime.fromtimestamp(us / 1_000_000, tz=UTC).strftime("%Y-%m-%d")
+
+
+def _line_hash(text: str) -> int:
+    return zlib.crc32(text.encode("utf-8", "replace"))
+
+
+def plan_batch(cursor: SourceCursor, lines: Sequence[LogLine], now_us: int) -> _Plan:
+    """Pure: what a batch of lines changes, given the source's state before it."""
+    run_start = cursor.run_start_us
+    header = cursor.header_index
+    last_ts = cursor.last_ts_us
+    index_map = dict(cursor.index_map)
+    cache_percent, cache_ts = cursor.cache_percent, cursor.cache_ts_us
+
+    events: list[EventRecord] = []
+    rewards: list[RewardRecord] = []
+    farms: dict[str, dict[str, Any]] = {}
+    mappings: dict[tuple[int, int], FarmMapping] = {}
+    plots: dict[str, PlotState] = {}
+    node: dict[str, Any] = {}
+    unmatched: dict[str, int] = {}
+    samples: dict[str, str] = {}
+    by_kind: dict[EventKind, int] = {}
+    matched = unresolved = 0
+
+    def farm_update(farm_id: str, ts: int, values: dict[str, Any]) -> None:
+        record = farms.setdefault(farm_id, {"farm_id": farm_id})
+        record.update(values)
+        record["seen_us"] = ts
+
+    for line in lines:
+        text = line.text
+        parsed = parse_line(text)
+        if parsed is None:
+            found = _DAY.match(text)
+            if found is not None:
+                day = found.group(1)
+            else:
+                day = _day(line.received_us or last_ts or now_us)
+            if day in unmatched:
+                unmatched[day] += 1
+            else:
+                unmatched[day] = 1
+                samples[day] = text[:_SAMPLE_CHARS]
+            continue
+        matched += 1
+        event = parsed.event
+        kind = event.kind
+        by_kind[kind] = by_kind.get(kind, 0) + 1
+        ts = parsed.ts_us
+        if ts is None or parsed.ts_local:
+            # No time of its own (old farm block) or local time: the transport's, else the last.
+            ts = line.received_us or ts or last_ts or now_us
+        else:
+            last_ts = ts
+        index = parsed.farm_index
+
+        if isinstance(event, PlotProgress):
+            farm_id = index_map.get(index) if index is not None else None
+            if farm_id is None:
+                unresolved += 1
+            else:
+                plots[farm_id] = PlotState(
+                    farm_id, event.plot_kind, event.percent, parsed.sector_index, ts
+                )
+            continue
+        if isinstance(event, RewardSigned | SolutionFailed | ProvingSkipped | SignatureFailed):
+            farm_id = index_map.get(index) if index is not None else None
+            if farm_id is None:
+                unresolved += 1
+            rewards.append(
+                _reward(
+                    event,
+                    ts,
+                    line_hash=_line_hash(text),
+                    farm_id=farm_id,
+                    index=index,
+                    sector=parsed.sector_index,
+                )
+            )
+            continue
+        if isinstance(event, NodeInformant):
+            node.update(
+                ts_us=ts,
+                state=event.state,
+                peers=event.peers,
+                best=event.best,
+                finalized=event.finalized,
+                target=event.target,
+                bps=event.bps,
+            )
+            continue
+        if isinstance(event, NodeImported):
+            node.update(
+                imported_number=event.number, imported_hash=event.block_hash, imported_us=ts
+            )
+            continue
+        if isinstance(event, PieceCacheSync):
+            cache_percent, cache_ts = event.percent, ts
+            continue
+        if isinstance(event, FarmerStarted):
+            run_start = ts
+            index_map.clear()
+            header = None
+        elif isinstance(event, FarmHeader):
+            header = event.farm_index
+            if run_start is None:
+                run_start = ts  # a block without a start line before it opens a run
+            continue
+        elif isinstance(event, FarmIdLine):
+            if header is not None and run_start is not None:
+                index_map[header] = event.farm_id
+                mappings[(run_start, header)] = FarmMapping(run_start, header, event.farm_id, ts)
+                farm_update(event.farm_id, ts, {"farm_index": header})
+            continue
+        elif isinstance(event, FarmGenesis | FarmPublicKey | FarmAllocated | FarmDirectory):
+            farm_id = index_map.get(header) if header is not None else None
+            if farm_id is not None:
+                farm_update(farm_id, ts, _farm_fields(event))
+            continue
+        elif isinstance(event, PlottingComplete):
+            farm_id = index_map.get(index) if index is not None else None
+            if farm_id is not None:
+                plots[farm_id] = PlotState(farm_id, event.plot_kind, 100.0, None, ts, ts)
+        elif isinstance(event, PieceCacheSynced):
+            cache_percent, cache_ts = 100.0, ts
+        elif isinstance(event, NodeVersion):
+            node.update(version=event.version, version_us=ts)
+
+        # Everything else is a tracked event row.
+        farm_id = index_map.get(index) if index is not None else None
+        events.append(EventRecord(ts, kind, _line_hash(text), farm_id, index, _event_data(event)))
+
+    cursor_after = SourceCursor(
+        position=lines[-1].position if lines else cursor.position,
+        run_start_us=run_start,
+        header_index=header,
+        last_ts_us=last_ts,
+        index_map=tuple(sorted(index_map.items())),
+        cache_percent=cache_percent,
+        cache_ts_us=cache_ts,
+    )
+    batch = LogBatch(
+        cursor=cursor_after,
+        lines=len(lines),
+        events=tuple(events),
+        rewards=tuple(rewards),
+        farms=tuple(FarmRecord(**values) for values in farms.values()),
+        mappings=tuple(mappings.values()),
+        plots=tuple(plots.values()),
+        node=NodeState(**node) if node else None,
+        unmatched=tuple(UnmatchedCount(day, n, samples[day]) for day, n in unmatched.items()),
+    )
+    return _Plan(batch, by_kind, matched, len(lines) - matched, unresolved)
+
+
+def _reward(
+    event: RewardSigned | SolutionFailed | ProvingSkipped | SignatureFailed,
+    ts: int,
+    *,
+    line_hash: int,
+    farm_id: str | None,
+    index: int | None,
+    sector: int | None,
+) -> RewardRecord:
+    if isinstance(event, RewardSigned):
+        return RewardRecord(
+            ts, RewardOutcome.SIGNED, line_hash, farm_id, index, reward_hash=event.reward_hash
+        )
+    if isinstance(event, SignatureFailed):
+        return RewardRecord(
+            ts,
+            RewardOutcome.SIGNATURE_FAILED,
+            line_hash,
+            farm_id,
+            index,
+            reward_hash=event.reward_hash,
+            detail=event.error,
+        )
+    if isinstance(event, SolutionFailed):
+        return RewardRecord(
+            ts,
+            RewardOutcome.SOLUTION_FAILED,
+            line_hash,
+            farm_id,
+            index,
+            slot=event.slot,
+            sector_index=sector,
+            detail=event.error,
+        )
+    return RewardRecord(
+        ts,
+        RewardOutcome.PROVING_SKIPPED,
+        line_hash,
+        farm_id,
+        index,
+        slot=event.slot,
+        sector_index=sector,
+    )
+
+
+def _farm_fields(
+    event: FarmGenesis | FarmPublicKey | FarmAllocated | FarmDirectory,
+) -> dict[str, Any]:
+    if isinstance(event, FarmGenesis):
+        return {"genesis_hash": event.genesis_hash}
+    if isinstance(event, FarmPublicKey):
+        return {"public_key": event.public_key}
+    if isinstance(event, FarmAllocated):
+        return {"allocated_text": event.text, "allocated_bytes": event.bytes}
+    return {"directory": event.path}
+
+
+def _event_data(event: object) -> str | None:
+    if isinstance(event, FarmDown):
+        return json.dumps({"error": event.error, "farm_index": event.farm_index})
+    if isinstance(event, FarmingError):
+        return json.dumps({"error": event.error})
+    if isinstance(event, PlotFailed):
+        return json.dumps({"error": event.error, "retry_in": event.retry_in})
+    if isinstance(event, Claimed | SolutionIgnored):
+        return json.dumps({"slot": event.slot})
+    if isinstance(event, FarmerStarted):
+        return json.dumps({"node_rpc_url": event.node_rpc_url})
+    if isinstance(event, FarmerShutdown):
+        return json.dumps({"signal": event.signal})
+    if isinstance(event, NodeVersion):
+        return json.dumps({"version": event.version})
+    if isinstance(event, NodeReorg):
+        return json.dumps(
+            {
+                "from": [event.from_number, event.from_hash],
+                "to": [event.to_number, event.to_hash],
+                "common": [event.common_number, event.common_hash],
+            },
+            ensure_ascii=False,
+        )
+    return None
+
+
+class LogIngestor:
+    """Applies batches of lines from any log source to the store, exactly once."""
+
+    def __init__(self, db: Database, farmers: FarmerStore, clock: Clock) -> None:
+        self._store = LogStore(db)
+        self._farmers = farmers
+        self._clock = clock
+        self._sources: dict[str, StoredSource] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    @property
+    def store(self) -> LogStore:
+        return self._store
+
+    async def _source(self, ref: SourceRef) -> StoredSource:
+        known = self._sources.get(ref.key)
+        if known is not None:
+            return known
+        now = self._clock.now_us()
+        farmer_id: int | None = None
+        if ref.farmer is not None:
+            farmer_id = (await self._farmers.ensure(ref.farmer, now, ref.host)).id
+        elif ref.role == "farmer":
+            primary = [f for f in await self._farmers.all() if f.is_primary]
+            farmer_id = primary[0].id if primary else None
+        stored = await self._store.source(ref.key, ref.role, farmer_id, now)
+        self._sources[ref.key] = stored
+        return stored
+
+    async def position(self, source: SourceRef) -> str | None:
+        """Where the source stopped last time (the token of the last stored line), or None."""
+        return (await self._source(source)).cursor.position
+
+    async def forget_position(self, source: SourceRef) -> None:
+        """The source will be read again from its beginning: reset its position and run state.
+
+        Rows already stored stay; re-read lines are recognised by their unique keys.
+        """
+        async with self._locks.setdefault(source.key, asyncio.Lock()):
+            stored = await self._source(source)
+            await self._store.reset_cursor(stored, self._clock.now_us())
+            self._sources.pop(source.key, None)
+
+    async def ingest(self, source: SourceRef, lines: Sequence[LogLine]) -> IngestStats:
+        """Parse, resolve farms, and store a batch with its end position in one transaction."""
+        if not lines:
+            return IngestStats(0, 0, 0)
+        async with self._locks.setdefault(source.key, asyncio.Lock()):
+            stored = await self._source(source)
+            now = self._clock.now_us()
+            if len(lines) >= _THREAD_THRESHOLD:
+                plan = await asyncio.to_thread(plan_batch, stored.cursor, lines, now)
+            else:
+                plan = plan_batch(stored.cursor, lines, now)
+            written = await self._store.write(stored, plan.batch, now)
+            # Only after the commit does the in-memory state move on.
+            self._sources[source.key] = StoredSource(
+                stored.id, stored.key, stored.role, stored.farmer_id, plan.batch.cursor
+            )
+        return IngestStats(
+            lines=len(lines),
+            matched=plan.matched,
+            unmatched=plan.unmatched,
+            by_kind=plan.by_kind,
+            events_written=written.events,
+            rewards_written=written.rewards,
+            unresolved_farm=plan.unresolved,
+        )
