@@ -317,6 +317,8 @@ def rewards_embeds(
         if row.blocks or row.votes:
             detail.append(f"{row.blocks} blocks, {row.votes} votes")
         detail.append(f"{row.missed} missed")
+        if row.amount:
+            detail.append(ai3(row.amount))
         b.field(label, " · ".join(detail), inline=True)
     for wallet in report.wallets:
         b.field(

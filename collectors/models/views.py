@@ -93,6 +93,7 @@ class FarmRewardRow:
     votes: int
     rewards: int
     missed: int
+    amount: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from typing import Any
 
 import aiosqlite
 
+from collectors.models.metrics import FarmState
 from collectors.models.views import (
     DashboardView,
     FarmChoice,
@@ -27,10 +28,13 @@ from collectors.models.views import (
     RewardBucket,
     RewardEntry,
     RewardsReport,
+    TransferEntry,
     WalletRewardRow,
     WalletView,
 )
 from collectors.store.database import Database
+from collectors.store.metrics import MetricsStore
+from collectors.store.wallets import WalletStore
 
 HOUR_US = 3_600_000_000
 DAY_US = 24 * HOUR_US
@@ -122,7 +126,7 @@ class ViewStore:
             (since,),
         ):
             errors[r["farm_id"]].append(f"{r['n']}× {r['kind'].replace('_', ' ')} in 24 h")
-        sectors = await self._sectors()
+        states = await self._farm_states()
         result = []
         for r in farms:
             farm_id = r["farm_id"]
@@ -141,7 +145,7 @@ class ViewStore:
                 status = FarmStatus.PLOTTING
             else:
                 status = FarmStatus.FARMING
-            by_state = sectors.get(farm_id, {})
+            state = states.get(farm_id)
             result.append(
                 FarmSummary(
                     farm_id=farm_id,
@@ -151,8 +155,10 @@ class ViewStore:
                     allocated_bytes=r["allocated_bytes"],
                     allocated_text=r["allocated_text"],
                     status=status,
-                    sectors_plotted=_plotted(by_state),
-                    sectors_total=sum(by_state.values()) if by_state else None,
+                    sectors_plotted=(
+                        state.sectors_total - state.sectors_not_plotted if state else None
+                    ),
+                    sectors_total=state.sectors_total if state else None,
                     plot_kind=r["plot_kind"] if plotting else None,
                     plot_percent=r["plot_percent"] if plotting else None,
                     rewards_24h=won,
@@ -163,14 +169,12 @@ class ViewStore:
             )
         return result
 
-    async def _sectors(self) -> dict[str, dict[str, int]]:
-        """Latest sectors per state per farm, from the farmer's metrics (when collected)."""
-        if "farm_sectors" not in await self.tables():
+    async def _farm_states(self) -> dict[str, FarmState]:
+        """Latest metrics per farm (sectors, proving, plotting ETA), when scraped."""
+        if "farm_metrics" not in await self.tables():
             return {}
-        out: dict[str, dict[str, int]] = defaultdict(dict)
-        for r in await self._rows("SELECT farm_id, state, count FROM farm_sectors"):
-            out[r["farm_id"]][r["state"]] = int(r["count"])
-        return out
+        states = await MetricsStore(self._db).latest_farm_states(active_only=False)
+        return {s.farm_id: s for s in states}
 
     async def search_farms(self, text: str, limit: int = 25) -> list[FarmChoice]:
         """Autocomplete: farms whose id, directory or farmer name contains ``text``."""
@@ -218,58 +222,24 @@ class ViewStore:
             " ORDER BY ts_us DESC LIMIT 5",
             (farm_id,),
         )
-        sectors = (await self._sectors()).get(farm_id, {})
+        state = (await self._farm_states()).get(farm_id)
         return FarmDetail(
             summary=summaries[0],
             public_key=farm["public_key"],
             genesis_hash=farm["genesis_hash"],
             first_seen_us=farm["first_seen_us"],
             last_seen_us=farm["last_seen_us"],
-            sectors_by_state=tuple(sorted(sectors.items())),
-            plotting_eta_us=await self._plotting_eta(farm_id, now_us),
-            proving=tuple(await self._proving(farm_id)),
+            sectors_by_state=_sectors_by_state(state),
+            plotting_eta_us=(
+                state.ts_us + int(state.plotting_eta_seconds * 1_000_000)
+                if state is not None and state.plotting_eta_seconds is not None
+                else None
+            ),
+            proving=_proving(state),
             recent_rewards=tuple(e for e in entries if e.outcome in REWARD_OUTCOMES)[:10],
             recent_misses=tuple(e for e in entries if e.outcome not in REWARD_OUTCOMES)[:10],
             recent_errors=tuple((r["ts_us"], _error_text(r["kind"], r["data"])) for r in errors),
         )
-
-    async def _plotting_eta(self, farm_id: str, now_us: int) -> int | None:
-        """Linear ETA from the plotting progress now and about an hour or more ago."""
-        (plot,) = await self._rows(
-            "SELECT kind, percent, ts_us, complete_us FROM plots WHERE farm_id = ?"
-            " UNION ALL SELECT NULL, NULL, NULL, NULL LIMIT 1",
-            (farm_id,),
-        )
-        if plot["percent"] is None or plot["complete_us"] is not None:
-            return None
-        rows = await self._rows(
-            "SELECT ts_us, data FROM events WHERE farm_id = ?"
-            " AND kind IN ('plotting', 'replotting') AND ts_us <= ? ORDER BY ts_us DESC LIMIT 1",
-            (farm_id, plot["ts_us"] - HOUR_US),
-        )
-        if not rows:
-            return None
-        earlier = _percent_of(rows[0]["data"])
-        if earlier is None or earlier >= plot["percent"]:
-            return None
-        rate = (plot["percent"] - earlier) / (plot["ts_us"] - rows[0]["ts_us"])
-        return int(plot["ts_us"] + (100.0 - plot["percent"]) / rate)
-
-    async def _proving(self, farm_id: str) -> list[ProvingStat]:
-        if "farm_proving" not in await self.tables():
-            return []
-        rows = await self._rows(
-            "SELECT result, count, sum_seconds FROM farm_proving WHERE farm_id = ? ORDER BY result",
-            (farm_id,),
-        )
-        return [
-            ProvingStat(
-                r["result"],
-                int(r["count"]),
-                (r["sum_seconds"] / r["count"]) if r["count"] and r["sum_seconds"] else None,
-            )
-            for r in rows
-        ]
 
     # --- rewards ----------------------------------------------------------------------------
 
@@ -304,6 +274,7 @@ class ViewStore:
                 " GROUP BY r.farm_id ORDER BY won DESC, r.farm_id",
                 params,
             )
+            amounts = await self.farm_amounts(since, now_us)
             farm_rows = [
                 FarmRewardRow(
                     farm_id=r["farm_id"] or "(unknown farm)",
@@ -313,6 +284,7 @@ class ViewStore:
                     votes=int(r["votes"]),
                     rewards=int(r["won"]),
                     missed=int(r["missed"]),
+                    amount=amounts.get(r["farm_id"], 0),
                 )
                 for r in rows
             ]
@@ -349,6 +321,24 @@ class ViewStore:
             votes=claims.get("claimed_vote", 0) if wallet is None else 0,
         )
 
+    async def _chain_reward_sums(
+        self, since: int, until: int, group: str, address: str | None, bucket_us: int = 0
+    ) -> list[aiosqlite.Row]:
+        """Exact AI3 sums of chain rewards, in SQL.
+
+        Amounts are decimal TEXT (too large for SQLite integers); summing the part above and
+        the last 9 digits separately keeps the total exact without loading every row.
+        """
+        key = f"(ts_us - {since}) / {bucket_us}" if group == "bucket" else group
+        return await self._rows(
+            f"SELECT {key} AS k, COUNT(*) AS n,"
+            " SUM(CAST(CASE WHEN length(amount) > 9 THEN substr(amount, 1, length(amount) - 9)"
+            " ELSE '0' END AS INTEGER)) AS hi, SUM(CAST(substr(amount, -9) AS INTEGER)) AS lo"
+            " FROM chain_rewards WHERE ts_us >= ? AND ts_us < ? AND kind IN ('block', 'vote')"
+            " AND (? IS NULL OR address = ?) GROUP BY k",
+            (since, until, address, address),
+        )
+
     async def _wallet_rewards(
         self,
         since: int,
@@ -357,13 +347,91 @@ class ViewStore:
         bucket_us: int,
         buckets: dict[int, list[int]],
     ) -> list[WalletRewardRow]:
-        """Reward amounts per wallet (chain side), when the wallets area stores them."""
-        return []
+        """Reward amounts per wallet (from the chain); adds the amounts to the chart buckets."""
+        if "chain_rewards" not in await self.tables():
+            return []
+        labels = {w.address: w.label for w in await WalletStore(self._db).wallets()}
+        address = None
+        if wallet is not None:
+            address = next((a for a, label in labels.items() if wallet in (label, a)), wallet)
+        rows = [
+            WalletRewardRow(
+                label=labels.get(r["k"], r["k"]),
+                address=r["k"],
+                count=int(r["n"]),
+                amount=int(r["hi"]) * 10**9 + int(r["lo"]),
+            )
+            for r in await self._chain_reward_sums(since, until, "address", address)
+        ]
+        for r in await self._chain_reward_sums(since, until, "bucket", address, bucket_us):
+            bucket = buckets.setdefault(int(r["k"]), [0, 0, 0])
+            bucket[2] += int(r["hi"]) * 10**9 + int(r["lo"])
+            if wallet is not None:
+                bucket[0] += int(r["n"])
+        return sorted(rows, key=lambda w: (-w.amount, w.label))
+
+    async def farm_amounts(self, since: int, until: int) -> dict[str, int]:
+        """AI3 per farm from chain rewards linked to a farm."""
+        if "chain_rewards" not in await self.tables():
+            return {}
+        return {
+            r["k"]: int(r["hi"]) * 10**9 + int(r["lo"])
+            for r in await self._chain_reward_sums(since, until, "farm_id", None)
+            if r["k"] is not None
+        }
 
     # --- nodes, farmers, wallets ------------------------------------------------------------
 
     async def nodes(self) -> list[NodeView]:
-        return []
+        """Nodes from their metrics endpoints; else from their logs (informant lines)."""
+        tables = await self.tables()
+        views: list[NodeView] = []
+        if "node_metrics" in tables:
+            metrics = MetricsStore(self._db)
+            health = {h.target_key: h for h in await metrics.target_health()}
+            for n in await metrics.latest_node_states():
+                h = health.get(n.target_key)
+                views.append(
+                    NodeView(
+                        name=n.label,
+                        up=h.up if h else None,
+                        observed_us=n.ts_us,
+                        best=n.snapshot.best,
+                        finalized=n.snapshot.finalized,
+                        sync_target=n.snapshot.sync_target,
+                        peers=n.snapshot.peers,
+                        major_syncing=n.snapshot.major_syncing,
+                        version=n.snapshot.version,
+                        last_error=h.last_error if h and h.up is False else None,
+                    )
+                )
+            named = {v.name for v in views}
+            views.extend(
+                NodeView(
+                    h.label, h.up, h.last_ok_us, None, None, None, None, None, None, h.last_error
+                )
+                for h in health.values()
+                if h.kind.value == "node" and h.label not in named
+            )
+        if not views and "node_state" in tables:
+            for r in await self._rows(
+                "SELECT s.key, n.* FROM node_state n JOIN log_sources s ON s.id = n.source_id"
+                " ORDER BY s.key"
+            ):
+                views.append(
+                    NodeView(
+                        name=r["key"].rsplit(":", 1)[-1],
+                        up=None,
+                        observed_us=r["ts_us"],
+                        best=r["best"],
+                        finalized=r["finalized"],
+                        sync_target=r["target"],
+                        peers=r["peers"],
+                        major_syncing=(r["state"] == "syncing") if r["state"] else None,
+                        version=r["version"],
+                    )
+                )
+        return views
 
     async def farmers(self, now_us: int, name: str | None = None) -> list[FarmerView]:
         rows = await self._rows(
@@ -373,6 +441,7 @@ class ViewStore:
             (name,) if name is not None else (),
         )
         farms = await self.farm_summaries(now_us)
+        cache, up, observed = await self._farmer_health()
         by_farmer: dict[str | None, list[FarmSummary]] = defaultdict(list)
         for farm in farms:
             by_farmer[farm.farmer].append(farm)
@@ -382,23 +451,109 @@ class ViewStore:
                 host=r["host"],
                 is_primary=bool(r["is_primary"]),
                 farms=tuple(by_farmer.get(r["name"], ())),
-                cache_percent=None,
+                cache_percent=cache.get(r["id"]),
                 plotting_farms=sum(
                     1
                     for f in by_farmer.get(r["name"], ())
                     if f.status in (FarmStatus.PLOTTING, FarmStatus.REPLOTTING)
                 ),
-                up=None,
-                observed_us=None,
+                up=up.get(r["id"]),
+                observed_us=observed.get(r["id"]),
             )
             for r in rows
         ]
 
+    async def _farmer_health(
+        self,
+    ) -> tuple[dict[int, float], dict[int, bool | None], dict[int, int]]:
+        """Per farmer id: piece cache %, metrics endpoint up, when last scraped."""
+        tables = await self.tables()
+        cache: dict[int, float] = {}
+        up: dict[int, bool | None] = {}
+        observed: dict[int, int] = {}
+        # The farmer's log reports piece cache sync progress (newer schemas keep it per source).
+        if "cache_percent" in await self._columns("log_sources"):
+            for r in await self._rows(
+                "SELECT farmer_id, cache_percent FROM log_sources WHERE role = 'farmer'"
+                " AND farmer_id IS NOT NULL AND cache_percent IS NOT NULL"
+            ):
+                cache[r["farmer_id"]] = float(r["cache_percent"])
+        if "farmer_metrics" in tables:
+            metrics = MetricsStore(self._db)
+            for f in await metrics.latest_farmer_states():
+                observed[f.farmer_id] = f.ts_us
+                if f.piece_cache_used is not None and f.piece_cache_capacity:
+                    cache[f.farmer_id] = 100.0 * f.piece_cache_used / f.piece_cache_capacity
+            farmer_of = {
+                r["target_key"]: r["farmer_id"]
+                for r in await self._rows(
+                    "SELECT target_key, farmer_id FROM metrics_targets WHERE kind = 'farmer'"
+                )
+            }
+            for h in await metrics.target_health():
+                farmer_id = farmer_of.get(h.target_key)
+                if farmer_id is not None:
+                    up[farmer_id] = h.up
+        return cache, up, observed
+
+    async def _columns(self, table: str) -> frozenset[str]:
+        return frozenset(r["name"] for r in await self._rows(f'PRAGMA table_info("{table}")'))
+
     async def wallets(self, now_us: int, label: str | None = None) -> list[WalletView]:
-        return []
+        if "wallets" not in await self.tables():
+            return []
+        store = WalletStore(self._db)
+        watched = [
+            w for w in await store.wallets() if label is None or label in (w.label, w.address)
+        ]
+        balances = await store.latest_balances()
+        views = []
+        for w in watched:
+            balance = balances.get(w.address)
+            transfers = await store.transfers(w.address, limit=10)
+            rewards = await store.chain_rewards(now_us - 7 * DAY_US, now_us + 1, address=w.address)
+            day = [r for r in rewards if (r.reward.timestamp_us or 0) >= now_us - DAY_US]
+            views.append(
+                WalletView(
+                    label=w.label,
+                    address=w.address,
+                    balance=balance.free + balance.reserved if balance else None,
+                    balance_us=balance.ts_us if balance else None,
+                    transfers=tuple(
+                        TransferEntry(
+                            ts_us=t.timestamp_us,
+                            block=t.block_number,
+                            direction=t.direction.value,
+                            counterparty=t.counterparty,
+                            amount=t.amount,
+                            extrinsic=(
+                                f"{t.block_number}-{t.extrinsic_index}"
+                                if t.extrinsic_index is not None
+                                else None
+                            ),
+                        )
+                        for t in transfers
+                    ),
+                    rewards=tuple(
+                        TransferEntry(
+                            ts_us=r.reward.timestamp_us,
+                            block=r.reward.block_number,
+                            direction="in",
+                            counterparty=None,
+                            amount=r.reward.amount,
+                            extrinsic=None,
+                        )
+                        for r in reversed(rewards[-10:])
+                    ),
+                    rewards_24h_amount=sum(r.reward.amount for r in day),
+                )
+            )
+        return views
 
     async def wallet_labels(self) -> list[str]:
-        return [w.label for w in await self.wallets(0)]
+        if "wallets" not in await self.tables():
+            return []
+        return [w.label for w in await WalletStore(self._db).wallets()]
 
     # --- dashboard --------------------------------------------------------------------------
 
@@ -427,24 +582,36 @@ class ViewStore:
         )
 
 
-def _plotted(by_state: dict[str, int]) -> int | None:
-    if not by_state:
-        return None
-    return sum(n for state, n in by_state.items() if state in ("Plotted", "AboutToExpire"))
+def _sectors_by_state(state: FarmState | None) -> tuple[tuple[str, int], ...]:
+    if state is None:
+        return ()
+    return (
+        ("Plotted", state.sectors_plotted),
+        ("Not plotted", state.sectors_not_plotted),
+        ("About to expire", state.sectors_about_to_expire),
+        ("Expired", state.sectors_expired),
+    )
+
+
+def _proving(state: FarmState | None) -> tuple[ProvingStat, ...]:
+    """Proving outcomes since the farmer started (counters), with the mean proving time."""
+    if state is None:
+        return ()
+    counts = (
+        ("Success", state.proving_success),
+        ("Timeout", state.proving_timeout),
+        ("Rejected", state.proving_rejected),
+        ("Failed", state.proving_failed),
+    )
+    return tuple(
+        ProvingStat(name, int(n), state.proving_mean_s if name == "Success" else None)
+        for name, n in counts
+        if n or name == "Success"
+    )
 
 
 def _short(farm_id: str) -> str:
     return farm_id if len(farm_id) <= 10 else f"…{farm_id[-6:]}"
-
-
-def _percent_of(data: str | None) -> float | None:
-    if not data:
-        return None
-    try:
-        value = json.loads(data).get("percent")
-    except (ValueError, AttributeError):
-        return None
-    return float(value) if isinstance(value, int | float) else None
 
 
 def _error_text(kind: str, data: str | None) -> str:

@@ -142,3 +142,76 @@ async def seed(
             (ids[0], now_us - HOUR_US),
         )
     return ids
+
+
+WALLET = "sugWALLETaddress000000000000000000000000000000000"
+OTHER = "suOTHERaddress00000000000000000000000000000000000"
+AI3 = 10**18
+
+
+async def seed_chain(db: Database, now_us: int, *, blocks: int = 24) -> None:
+    """Wallets, balances, transfers and chain rewards, through the wallets area's store."""
+    from collectors.models.chain import (
+        BalanceSnapshot,
+        BlockActivity,
+        ChainBlock,
+        ChainReward,
+        Direction,
+        RewardKind,
+        Transfer,
+    )
+    from collectors.store.wallets import WalletConfig, WalletStore
+
+    store = WalletStore(db)
+    await store.sync_wallets(
+        [WalletConfig(WALLET, "main", None, 0), WalletConfig(OTHER, "cold", None, 0)], now_us
+    )
+    for n in range(blocks):
+        ts = now_us - (blocks - n) * HOUR_US
+        block = ChainBlock(1_000 + n, f"0x{n:064x}", f"0x{n - 1:064x}", ts)
+        rewards = (
+            ChainReward(
+                WALLET,
+                RewardKind.VOTE if n % 2 else RewardKind.BLOCK,
+                AI3 // 10 + n,
+                block.number,
+                block.hash,
+                1,
+                ts,
+            ),
+        )
+        transfers = ()
+        if n == blocks - 2:
+            transfers = (
+                Transfer(WALLET, Direction.OUT, OTHER, 5 * AI3, block.number, block.hash, 2, 1, ts),
+            )
+        await store.record_block(BlockActivity(block, transfers, rewards), ts)
+    await store.record_balances(
+        [BalanceSnapshot(WALLET, now_us, 1_000 + blocks, 12 * AI3 + 345 * AI3 // 1000, 0, 0)],
+        0,
+    )
+
+
+async def seed_node(db: Database, now_us: int) -> None:
+    """One node endpoint, through the metrics area's store."""
+    from collectors.models.metrics import NodeSnapshot, TargetKind
+    from collectors.store.metrics import MetricsStore, TargetRef
+
+    target = TargetRef(
+        "node:http://127.0.0.1:9615/metrics",
+        TargetKind.NODE,
+        "node-1",
+        "local",
+        "http://127.0.0.1:9615/metrics",
+    )
+    snapshot = NodeSnapshot(
+        best=3_245_133,
+        finalized=3_245_033,
+        sync_target=3_245_134,
+        peers=40,
+        major_syncing=False,
+        version="0.1.0",
+        node_name="node-1",
+        chain="mainnet",
+    )
+    await MetricsStore(db).record_node_scrape(target, snapshot, now_us)

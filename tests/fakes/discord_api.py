@@ -82,6 +82,22 @@ class Interaction:
         out.extend(self.followups)
         return out
 
+    async def wait_messages(self, count: int, seconds: float = 10.0) -> list[dict[str, Any]]:
+        """Until the bot has sent ``count`` messages for this interaction (after a defer)."""
+        async with asyncio.timeout(seconds):
+            while len(self.messages) < count:  # noqa: ASYNC110 - a test poll, bounded
+                await asyncio.sleep(0.01)
+        return self.messages
+
+    async def settle(self, quiet: float = 0.3, seconds: float = 10.0) -> list[dict[str, Any]]:
+        """Every message, once the bot has sent nothing more for ``quiet`` seconds."""
+        async with asyncio.timeout(seconds):
+            seen = -1
+            while seen != len(self.messages):
+                seen = len(self.messages)
+                await asyncio.sleep(quiet)
+        return self.messages
+
     @property
     def embeds(self) -> list[dict[str, Any]]:
         return [e for m in self.messages for e in m.get("embeds", [])]
