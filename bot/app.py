@@ -89,6 +89,26 @@ def build_collectors(services: Services) -> list[Collector]:
                 services.clock,
             )
         )
+    wallets = services.settings.wallets
+    if wallets.accounts:
+        from collectors.sources.chain import ChainClient
+        from collectors.store.wallets import WalletStore
+        from collectors.wallet_collector import WalletCollector
+
+        collectors.append(
+            WalletCollector(
+                wallets,
+                store=WalletStore(services.db),
+                chain=ChainClient(
+                    wallets.rpc_urls,
+                    timeout=wallets.rpc_timeout_seconds,
+                    max_backoff=wallets.reconnect_max_seconds,
+                ),
+                farmers=services.farmers,
+                clock=services.clock,
+                explorer_url=services.settings.discord.explorer_url,
+            )
+        )
     return collectors
 
 
