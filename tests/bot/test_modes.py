@@ -1,0 +1,155 @@
+"""``cosmos run`` in each mode, end to end: restarts never re-announce nor lose a notification."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+
+from bot import app
+from bot.app import Mode, choose_mode
+from collectors.models.notify import Notification, Severity, Topic
+from collectors.settings import Settings, SettingsError
+from collectors.store.database import Database
+from collectors.store.outbox import OutboxStore
+from tests.bot.conftest import BOT_OPTIONS, bot_settings, make_settings
+from tests.bot.helpers import eventually
+from tests.bot.seed import seed
+from tests.fakes.discord_api import CHANNEL_ID, OTHER_CHANNEL_ID, FakeDiscord
+
+
+def note(key: str, topic: Topic = Topic.TRANSFERS) -> Notification:
+    return Notification(key, topic, Severity.INFO, f"Note {key}", body="body")
+
+
+async def enqueue(settings: Settings, *keys: str, topic: Topic = Topic.TRANSFERS) -> None:
+    """A producer writing to the same database file, as the collectors do."""
+    db = Database(settings.database_path)
+    await db.initialize()
+    try:
+        outbox = OutboxStore(db)
+        for key in keys:
+            await outbox.enqueue(note(key, topic), 0)
+    finally:
+        await db.close()
+
+
+async def outbox_counts(settings: Settings) -> dict[str, int]:
+    async with Database(settings.database_path) as db:
+        return await OutboxStore(db).counts()
+
+
+@asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[asyncio.Task[None]]:
+    stop = asyncio.Event()
+    task = asyncio.create_task(app.run(settings, stop, bot_options=BOT_OPTIONS))
+    try:
+        yield task
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+
+
+def test_mode_is_chosen_from_the_settings(tmp_path: Path) -> None:
+    assert choose_mode(make_settings(tmp_path)) is Mode.CONSOLE
+    hook = "https://discord.com/api/webhooks/1/abc"
+    assert choose_mode(make_settings(tmp_path, webhook_url=hook)) is Mode.WEBHOOK
+    assert choose_mode(make_settings(tmp_path, token="t", webhook_url=hook)) is Mode.BOT
+
+
+async def test_console_mode_prints_notifications_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = make_settings(tmp_path)
+    await enqueue(settings, "a")
+    caplog.set_level(logging.INFO, logger="cosmos.notify")
+    async with running(settings):
+        await eventually(lambda: "Note a" in caplog.text)
+    async with running(settings):
+        await asyncio.sleep(0.3)
+    assert caplog.text.count("[transfers/info] Note a | body") == 1
+    assert await outbox_counts(settings) == {"sent": 1}
+
+
+async def test_webhook_mode_end_to_end(tmp_path: Path, fake_discord: FakeDiscord) -> None:
+    alerts_hook = fake_discord.webhook_url(7001, "alerts")
+    settings = make_settings(
+        tmp_path, webhook_url=fake_discord.webhook_url(), webhooks={"alerts": alerts_hook}
+    )
+    async with Database(settings.database_path) as db:
+        await seed(db, 1_750_406_400_000_000)
+    await enqueue(settings, "t1", "t2")
+    await enqueue(settings, "alert1", topic=Topic.ALERTS)
+    hook = fake_discord.webhook_messages[7000]
+    async with running(settings):
+        # Two notifications and the dashboard on the default webhook, the alert on its own.
+        await eventually(lambda: len(hook) == 3 and len(fake_discord.webhook_messages[7001]) == 1)
+    titles = [m["embeds"][0]["title"] for m in hook]
+    assert sorted(titles) == ["Note t1", "Note t2", "cosmos dashboard"]
+    assert fake_discord.webhook_messages[7001][0]["embeds"][0]["title"] == "Note alert1"
+    dashboard_id = next(m["id"] for m in hook if m["embeds"][0]["title"] == "cosmos dashboard")
+    # A notification written while cosmos is down is sent after the restart; nothing is
+    # re-announced, and the dashboard message is edited in place, not posted again.
+    await enqueue(settings, "t3")
+    async with running(settings):
+        await eventually(lambda: len(hook) == 4 and len(fake_discord.edits) >= 1)
+    assert [m["embeds"][0]["title"] for m in hook].count("Note t1") == 1
+    assert hook[-1]["embeds"][0]["title"] == "Note t3"
+    assert fake_discord.edits[0][0] == dashboard_id
+    assert ("PATCH", f"/api/webhooks/7000/hooktoken/messages/{dashboard_id}", 200) in (
+        fake_discord.requests
+    )
+    assert await outbox_counts(settings) == {"sent": 4}
+    assert fake_discord.sync_calls == []  # no commands in webhook-only mode
+
+
+async def test_webhook_mode_survives_a_long_outage_across_a_restart(
+    tmp_path: Path, fake_discord: FakeDiscord
+) -> None:
+    settings = make_settings(tmp_path, webhook_url=fake_discord.webhook_url())
+    await enqueue(settings, "o1", "o2")
+    fake_discord.fail("/api/webhooks/7000/hooktoken", 429, times=1000, retry_after=0.05)
+    async with running(settings):
+        await eventually(lambda: len(fake_discord.requests) >= 3)
+    assert await outbox_counts(settings) == {"pending": 2}
+    fake_discord.failures.clear()
+    async with running(settings):
+        await eventually(lambda: len(fake_discord.webhook_messages[7000]) >= 3)
+        await asyncio.sleep(0.2)
+    titles = [m["embeds"][0]["title"] for m in fake_discord.webhook_messages[7000]]
+    assert sorted(titles) == ["Note o1", "Note o2", "cosmos dashboard"]
+    assert await outbox_counts(settings) == {"sent": 2}
+
+
+async def test_bot_mode_delivers_to_channels_once_across_restarts(
+    tmp_path: Path, fake_discord: FakeDiscord
+) -> None:
+    settings = bot_settings(tmp_path, channels={"alerts": OTHER_CHANNEL_ID})
+    await enqueue(settings, "b1")
+    await enqueue(settings, "alert", topic=Topic.ALERTS)
+    async with running(settings):
+        await eventually(
+            lambda: (
+                bool(fake_discord.channel_messages[CHANNEL_ID])
+                and bool(fake_discord.channel_messages[OTHER_CHANNEL_ID])
+            )
+        )
+    await enqueue(settings, "b2")
+    async with running(settings):
+        await eventually(lambda: len(fake_discord.channel_messages[CHANNEL_ID]) == 2)
+        await asyncio.sleep(0.2)
+    titles = [m["embeds"][0]["title"] for m in fake_discord.channel_messages[CHANNEL_ID]]
+    assert titles == ["Note b1", "Note b2"]
+    assert len(fake_discord.channel_messages[OTHER_CHANNEL_ID]) == 1
+    assert len(fake_discord.sync_calls) == 1  # not re-synced on the restart
+    assert await outbox_counts(settings) == {"sent": 3}
+
+
+async def test_a_wrong_token_is_a_clear_error(tmp_path: Path, fake_discord: FakeDiscord) -> None:
+    settings = make_settings(tmp_path, token="wrong", channel_id=CHANNEL_ID)
+    with pytest.raises(SettingsError, match="Discord refused the bot token"):
+        await asyncio.wait_for(app.run(settings, asyncio.Event(), bot_options=BOT_OPTIONS), 10)
