@@ -23,12 +23,13 @@ from collectors.models.chain import (
     Transfer,
     WatchedWallet,
 )
+from collectors.models.events import RewardOutcome
 from collectors.models.notify import Notification
 from collectors.store.database import Database
 from collectors.store.outbox import enqueue_in
 
 # The ``rewards.outcome`` the log pipeline stores for a "Successfully signed reward hash" line.
-SIGNED_REWARD_OUTCOME = "signed"
+SIGNED_REWARD_OUTCOME = RewardOutcome.SIGNED.value
 
 Announcer = Callable[[Transfer | StoredReward], Notification | None]
 
