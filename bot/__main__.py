@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from bot.ingest_command import add_ingest_parser
 from collectors.settings import SettingsError, load_settings
 from collectors.store.database import StoreError
 
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the collectors, and the Discord bot when configured")
     run.set_defaults(handler=_cmd_run)
+    add_ingest_parser(sub)
     return parser
 
 

@@ -1,0 +1,316 @@
+"""``cosmos ingest PATH... [--db DB]``: backfill node/farmer log files once, then exit.
+
+Each file is decoded by content (plain or ANSI text, Docker json-file, an Engine API frame
+stream) and its role (farmer or node) is read from its lines. The resume position is stored
+under the same key and in the same form the file follower uses, so running again (or starting
+``cosmos run`` on the same file) goes on from where this stopped and adds nothing twice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from collectors.clock import Clock, SystemClock
+from collectors.ingest import LogIngestor
+from collectors.logs_collector import file_key
+from collectors.models.events import EventKind, FarmSummary
+from collectors.models.logs import LogLine, Role, SourceRef
+from collectors.parsing.decode import Framing, LineDecoder, detect_framing
+from collectors.parsing.logs import parse_line
+from collectors.settings import SettingsError, load_settings
+from collectors.sources.file_logs import FINGERPRINT_BYTES, FileIdentity, FilePosition
+from collectors.store.database import Database
+from collectors.store.farmers import FarmerStore
+
+READ_BYTES = 1 << 20
+BATCH_LINES = 20_000
+ROLE_SAMPLE_LINES = 5_000
+_NODE_KINDS = frozenset(
+    {
+        EventKind.NODE_INFORMANT,
+        EventKind.NODE_IMPORTED,
+        EventKind.NODE_VERSION,
+        EventKind.NODE_REORG,
+        EventKind.CLAIMED_BLOCK,
+        EventKind.CLAIMED_VOTE,
+        EventKind.SOLUTION_IGNORED,
+    }
+)
+
+
+@dataclass
+class FileReport:
+    path: Path
+    role: Role | None = None
+    framing: Framing | None = None
+    lines: int = 0
+    resumed_at: int = 0
+    error: str | None = None
+
+
+@dataclass
+class BackfillReport:
+    files: list[FileReport] = field(default_factory=list)
+    by_kind: Counter[EventKind] = field(default_factory=Counter)
+    lines: int = 0
+    events_written: int = 0
+    rewards_written: int = 0
+    farms: list[FarmSummary] = field(default_factory=list)
+
+
+def detect_role(texts: Sequence[str], path: Path) -> Role:
+    """Farmer or node, from what the first lines say (the file name only as a last hint)."""
+    node = farmer = 0
+    for text in texts[:ROLE_SAMPLE_LINES]:
+        parsed = parse_line(text)
+        if parsed is None:
+            continue
+        if parsed.kind in _NODE_KINDS:
+            node += 1
+        else:
+            farmer += 1
+    if node or farmer:
+        return "node" if node > farmer else "farmer"
+    return "node" if "node" in path.name.lower() else "farmer"
+
+
+class _Progress:
+    """``lines read, lines/s, what is left`` on stderr, at most once a second."""
+
+    def __init__(self, out: TextIO, name: str, size: int, start: int) -> None:
+        self.out = out
+        self.name = name
+        self.size = size
+        self.start_offset = start
+        self.started = time.monotonic()
+        self.last = self.started
+        self.tty = out.isatty()
+        self.shown = False
+
+    def update(self, lines: int, offset: int, *, final: bool = False) -> None:
+        now = time.monotonic()
+        if not final and now - self.last < 1.0:
+            return
+        self.last = now
+        elapsed = max(now - self.started, 1e-6)
+        rate = lines / elapsed
+        left = max(self.size - offset, 0)
+        done = offset - self.start_offset
+        todo = self.size - self.start_offset
+        percent = 100.0 * done / todo if todo > 0 else 100.0
+        eta = left / (done / elapsed) if done > 0 else 0.0
+        text = (
+            f"{self.name}: {lines:,} lines, {rate:,.0f} lines/s, {percent:.0f}% read,"
+            f" {left / 1_048_576:.1f} MiB left (~{eta:.0f} s)"
+        )
+        if final:
+            text = f"{self.name}: {lines:,} lines in {elapsed:.1f} s ({rate:,.0f} lines/s)"
+        if self.tty:
+            self.out.write("\r\x1b[K" + text + ("\n" if final else ""))
+        elif final or now - self.started >= 1.0:
+            self.out.write(text + "\n")
+        self.out.flush()
+        self.shown = True
+
+
+async def _ingest_file(
+    ingestor: LogIngestor,
+    path: Path,
+    report: BackfillReport,
+    progress_out: TextIO,
+    *,
+    max_line_bytes: int,
+) -> FileReport:
+    result = FileReport(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        result.error = f"cannot open {path}: {exc.strerror}"
+        return result
+    try:
+        await _read_and_ingest(
+            ingestor,
+            fd,
+            path,
+            result=result,
+            report=report,
+            progress_out=progress_out,
+            max_line_bytes=max_line_bytes,
+        )
+    except OSError as exc:
+        result.error = f"cannot read {path}: {exc.strerror}"
+    finally:
+        os.close(fd)
+    return result
+
+
+async def _read_and_ingest(
+    ingestor: LogIngestor,
+    fd: int,
+    path: Path,
+    *,
+    result: FileReport,
+    report: BackfillReport,
+    progress_out: TextIO,
+    max_line_bytes: int,
+) -> None:
+    st = os.fstat(fd)
+    head = os.pread(fd, FINGERPRINT_BYTES, 0)
+    identity = FileIdentity.of(st.st_dev, st.st_ino, head)
+    framing = detect_framing(head)
+    result.framing = framing
+    prefix = FilePosition(identity, 0).encode().removesuffix("0")  # "<identity>:" + offset
+    key = file_key("local", path)
+
+    # Role from content: decode the first chunk on its own (cheap, and a new decoder later).
+    first = LineDecoder(framing, max_line_bytes=max_line_bytes)
+    sample = [d.text for d in first.feed(os.pread(fd, READ_BYTES, 0))]
+    result.role = detect_role(sample, path)
+    ref = SourceRef(key, result.role)
+
+    start = 0
+    stored = FilePosition.decode(await ingestor.position(ref))
+    if stored is not None:
+        same = (
+            (stored.identity.device, stored.identity.inode) == (st.st_dev, st.st_ino)
+            and len(head) >= stored.identity.head_len
+            and FileIdentity.of(0, 0, head[: stored.identity.head_len]).head_hash
+            == stored.identity.head_hash
+            and st.st_size >= stored.offset
+        )
+        if same:
+            start = stored.offset
+        else:
+            await ingestor.forget_position(ref)  # another file now: read it all again
+    result.resumed_at = start
+    # Frames cannot be entered mid-stream: decode from 0 and skip what was stored.
+    read_from = 0 if framing is Framing.DOCKER_FRAMES else start
+    skip_until = start if framing is Framing.DOCKER_FRAMES else 0
+
+    decoder = LineDecoder(framing, max_line_bytes=max_line_bytes)
+    progress = _Progress(progress_out, path.name, st.st_size, start)
+    offset = read_from
+    pending: list[LogLine] = []
+
+    async def ship(lines: list[LogLine]) -> None:
+        stats = await ingestor.ingest(ref, lines)
+        report.by_kind.update(stats.by_kind)
+        report.events_written += stats.events_written
+        report.rewards_written += stats.rewards_written
+        result.lines += stats.lines
+
+    while True:
+        data = os.pread(fd, READ_BYTES, offset)
+        if not data:
+            break
+        decoded = decoder.feed(data)
+        base = read_from
+        if skip_until:
+            decoded = [d for d in decoded if base + d.end_offset > skip_until]
+        pending.extend(
+            LogLine(d.text, f"{prefix}{base + d.end_offset}", d.received_us) for d in decoded
+        )
+        offset += len(data)
+        while len(pending) >= BATCH_LINES:
+            batch, pending = pending[:BATCH_LINES], pending[BATCH_LINES:]
+            await ship(batch)
+            progress.update(result.lines, offset)
+    tail = decoder.flush()
+    if skip_until:
+        tail = [d for d in tail if read_from + d.end_offset > skip_until]
+    pending.extend(
+        LogLine(d.text, f"{prefix}{read_from + d.end_offset}", d.received_us) for d in tail
+    )
+    if pending:
+        await ship(pending)
+    progress.update(result.lines, offset, final=True)
+
+
+async def backfill(
+    paths: Sequence[Path],
+    db_path: Path,
+    farmer_name: str,
+    *,
+    clock: Clock | None = None,
+    progress: TextIO | None = None,
+    max_line_bytes: int = 65536,
+) -> BackfillReport:
+    """Ingest each file from its stored position to its end; the same path as the live pipeline."""
+    clock = clock or SystemClock()
+    progress = progress or sys.stderr
+    report = BackfillReport()
+    async with Database(db_path) as db:
+        farmers = FarmerStore(db)
+        await farmers.ensure_primary(farmer_name, clock.now_us())
+        ingestor = LogIngestor(db, farmers, clock)
+        for path in paths:
+            file_report = await _ingest_file(
+                ingestor, path, report, progress, max_line_bytes=max_line_bytes
+            )
+            report.files.append(file_report)
+            report.lines += file_report.lines
+        report.farms = await ingestor.store.farms()
+    return report
+
+
+def render_report(report: BackfillReport, out: TextIO) -> None:
+    for f in report.files:
+        if f.error:
+            out.write(f"{f.path}: {f.error}\n")
+            continue
+        resumed = f", resumed at byte {f.resumed_at:,}" if f.resumed_at else ""
+        out.write(f"{f.path}: {f.role} log ({f.framing}), {f.lines:,} new lines{resumed}\n")
+    out.write(
+        f"{report.lines:,} lines read; {report.events_written:,} events and"
+        f" {report.rewards_written:,} rewards stored\n"
+    )
+    if report.by_kind:
+        out.write("By event kind:\n")
+        for kind, n in sorted(report.by_kind.items(), key=lambda kv: (-kv[1], kv[0].value)):
+            out.write(f"  {kind.value:<28} {n:>10,}\n")
+    if report.farms:
+        out.write("Farms:\n")
+        for farm in report.farms:
+            index = "?" if farm.farm_index is None else str(farm.farm_index)
+            out.write(
+                f"  #{index:<3} {farm.farm_id}  {farm.allocated_text or '':<20}"
+                f" {farm.directory or '':<24} {farm.signed_rewards:,} rewards\n"
+            )
+
+
+def _cmd_ingest(args: argparse.Namespace) -> int:
+    farmer_name = socket.gethostname()
+    db_path: Path | None = args.db
+    try:
+        settings = load_settings(args.env_file)
+        farmer_name = settings.farmer_name
+        db_path = db_path or settings.database_path
+    except SettingsError:
+        if db_path is None:
+            raise
+    assert db_path is not None
+    report = asyncio.run(backfill(args.paths, db_path, farmer_name))
+    render_report(report, sys.stdout)
+    return 1 if any(f.error for f in report.files) else 0
+
+
+def add_ingest_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    ingest = sub.add_parser(
+        "ingest",
+        help="backfill node/farmer log files once (plain, ANSI, Docker json-file or frames)",
+    )
+    ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="log files")
+    ingest.add_argument(
+        "--db", type=Path, default=None, help="database file (default: COSMOS_DATABASE_PATH)"
+    )
+    ingest.set_defaults(handler=_cmd_ingest)

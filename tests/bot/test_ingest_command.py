@@ -1,0 +1,150 @@
+"""``cosmos ingest`` end to end: real files, a real SQLite file, the real CLI entry point."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import struct
+from pathlib import Path
+
+import pytest
+
+from bot.__main__ import main
+from tests.conftest import FIXTURES, SAMPLES, needs_samples
+
+LOGS = FIXTURES / "logs"
+
+
+def query(db: Path, sql: str) -> list[tuple[object, ...]]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def as_json_file(text: str) -> bytes:
+    out = []
+    for i, line in enumerate(text.splitlines()):
+        entry = {"log": line + "\n", "stream": "stdout", "time": f"2025-07-01T00:00:{i:02d}.5Z"}
+        body = json.dumps(entry, separators=(",", ":"), ensure_ascii=False)
+        out.append(body.replace("<", "\\u003c").encode() + b"\n")
+    return b"".join(out)
+
+
+def as_frames(text: str) -> bytes:
+    out = []
+    for line in text.splitlines():
+        payload = (line + "\n").encode()
+        out.append(b"\x01\x00\x00\x00" + struct.pack(">I", len(payload)) + payload)
+    return b"".join(out)
+
+
+def test_ingest_twice_then_append(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no .env here
+    lines = (LOGS / "farmer-current.log").read_text().splitlines(keepends=True)
+    log = tmp_path / "farmer.log"
+    log.write_text("".join(lines[:30]))
+    db = tmp_path / "cosmos.db"
+
+    assert main(["ingest", str(log), "--db", str(db)]) == 0
+    out = capsys.readouterr()
+    assert "farmer log (plain), 30 new lines" in out.out
+    assert "reward_signed" in out.out
+    assert "01JZAAAAAAAAAAAAAAAAAAAAAA" in out.out
+    assert "farmer.log: 30 lines" in out.err  # progress goes to stderr
+    assert query(db, "SELECT count(*) FROM rewards") == [(4,)]
+
+    assert main(["ingest", str(log), "--db", str(db)]) == 0
+    assert "0 new lines" in capsys.readouterr().out
+    assert query(db, "SELECT count(*) FROM rewards") == [(4,)]
+
+    with log.open("a") as f:
+        f.write("".join(lines[30:]))
+    assert main(["ingest", str(log), "--db", str(db)]) == 0
+    assert "18 new lines, resumed at byte" in capsys.readouterr().out
+    assert query(
+        db, "SELECT farm_id, count(*) FROM rewards WHERE outcome = 'signed' GROUP BY 1"
+    ) == [("01JZAAAAAAAAAAAAAAAAAAAAAA", 4), ("01JZBBBBBBBBBBBBBBBBBBBBBB", 2)]
+    assert query(db, "SELECT count(*) FROM rewards") == [(8,)]
+    assert query(db, "SELECT count(*) FROM events") == [(9,)]
+
+
+@pytest.mark.parametrize("shape", ["json", "frames", "ansi"])
+def test_ingest_detects_framing_and_role_by_content(
+    tmp_path: Path, shape: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (LOGS / "farmer-current.log").read_text()
+    log = tmp_path / "container.log"
+    if shape == "json":
+        log.write_bytes(as_json_file(text))
+    elif shape == "frames":
+        log.write_bytes(as_frames(text))
+    else:
+        log.write_bytes((LOGS / "farmer-ansi.log").read_bytes())
+    node = tmp_path / "something.log"  # a node log with no hint in its name
+    node.write_bytes(as_json_file((LOGS / "node-current.log").read_text()))
+    db = tmp_path / "cosmos.db"
+    for _ in range(2):  # the second run adds nothing, whatever the framing
+        assert main(["ingest", str(log), str(node), "--db", str(db)]) == 0
+        assert query(db, "SELECT count(*) FROM rewards WHERE outcome = 'signed'") == [(6,)]
+        assert query(db, "SELECT count(*) FROM events") == [(9 + 5,)]
+    out = capsys.readouterr().out
+    framing = {"json": "json-file", "frames": "docker-frames", "ansi": "plain"}[shape]
+    assert f"container.log: farmer log ({framing}), 48 new lines" in out
+    assert "something.log: node log (json-file), 14 new lines" in out
+    assert query(db, "SELECT key, role FROM log_sources ORDER BY role") == [
+        (f"file:local:{log}", "farmer"),
+        (f"file:local:{node}", "node"),
+    ]
+    assert query(db, "SELECT state, best FROM node_state") == [("idle", 3245131)]
+
+
+def test_a_replaced_file_is_read_from_the_start(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = tmp_path / "farmer.log"
+    db = tmp_path / "cosmos.db"
+    log.write_text((LOGS / "farmer-2024-05.log").read_text())
+    assert main(["ingest", str(log), "--db", str(db)]) == 0
+    log.unlink()
+    log.write_text((LOGS / "farmer-current.log").read_text())  # another file at the same path
+    assert main(["ingest", str(log), "--db", str(db)]) == 0
+    assert "48 new lines" in capsys.readouterr().out
+    assert query(db, "SELECT count(*) FROM rewards WHERE outcome = 'signed'") == [(6,)]
+
+
+def test_missing_file_is_reported_and_others_still_ingested(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "cosmos.db"
+    code = main(
+        ["ingest", str(tmp_path / "nope.log"), str(LOGS / "node-2023.log"), "--db", str(db)]
+    )
+    assert code == 1
+    out = capsys.readouterr().out
+    assert "nope.log: cannot open" in out
+    assert "node-2023.log: node log (plain), 11 new lines" in out
+
+
+def test_database_path_from_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COSMOS_DATABASE_PATH", str(tmp_path / "from-env.db"))
+    assert main(["ingest", str(LOGS / "farmer-2024-03.log")]) == 0
+    assert query(tmp_path / "from-env.db", "SELECT count(*) FROM farms") == [(1,)]
+
+
+@needs_samples
+def test_samples_through_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "cosmos.db"
+    names = ["farmer-json.log", "node.log"]
+    assert main(["ingest", *(str(SAMPLES / n) for n in names), "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert "farmer-json.log: farmer log (json-file), 274 new lines" in out
+    assert "node.log: node log (plain), 130 new lines" in out
+    assert query(
+        db,
+        "SELECT substr(farm_id, -4), count(*) FROM rewards WHERE outcome = 'signed'"
+        " GROUP BY farm_id ORDER BY 2 DESC",
+    ) == [("1YZD", 8), ("2ZAE", 5), ("4CEF", 1)]
