@@ -23,6 +23,7 @@ from collectors.models.metrics import (
     FarmerSnapshot,
     FarmMetrics,
     FarmState,
+    Histogram,
     ProvingOutcome,
     TargetKind,
 )
@@ -30,6 +31,7 @@ from collectors.parsing.metrics import (
     HIGH_PERCENTILE,
     LineCache,
     MetricsParseError,
+    histogram_delta,
     histogram_mean,
     histogram_quantile,
     merge_histograms,
@@ -51,6 +53,8 @@ log = logging.getLogger(__name__)
 # a sector takes minutes, so a rate over one scrape interval would swing between 0 and 60/h.
 MIN_RATE_SPAN_US = 10 * 60 * 1_000_000
 THIN_EVERY_SECONDS = 3600.0
+# Bodies larger than this (a farmer with about ten farms or more) are parsed in a worker thread.
+OFFLOAD_PARSE_CHARS = 256 * 1024
 
 
 def target_key(target: MetricsTarget) -> str:
@@ -72,6 +76,8 @@ class _TargetLoop:
     cache: LineCache = field(default_factory=LineCache)
     # Per farm, (ts_us, plotting counter) samples inside the rate window.
     windows: dict[str, deque[tuple[int, float]]] = field(default_factory=dict)
+    # Per farm, (ts_us, auditing, proving) histograms inside the window, for recent statistics.
+    histograms: dict[str, deque[tuple[int, Histogram, Histogram]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,10 +101,19 @@ def derive_farm_state(
     now_us: int,
     window: Sequence[tuple[int, float]],
     min_span_us: int,
+    earlier: tuple[Histogram, Histogram] | None = None,
 ) -> FarmState:
-    """Latest farm figures: time statistics from the histograms, rate and ETA from ``window``."""
+    """Latest farm figures: time statistics from the histograms, rate and ETA from ``window``.
+
+    ``earlier`` is the (auditing, proving) histograms at the start of the recent window; the
+    recent statistics cover what was observed since then.
+    """
     per_hour = rate_per_hour(window, min_span_us)
     proving = merge_histograms([h for _, h in farm.proving])
+    recent_auditing = recent_proving = None
+    if earlier is not None:
+        recent_auditing = histogram_delta(earlier[0], farm.auditing)
+        recent_proving = histogram_delta(earlier[1], proving)
     return FarmState(
         farm_id=farm.farm_id,
         farmer_id=farmer_id,
@@ -123,7 +138,19 @@ def derive_farm_state(
         proving_failed=farm.proving_count(ProvingOutcome.FAILED),
         farming_errors=farm.farming_errors,
         skipped_slots=farm.skipped_slots,
+        auditing_recent_mean_s=_mean(recent_auditing),
+        auditing_recent_p99_s=_p99(recent_auditing),
+        proving_recent_mean_s=_mean(recent_proving),
+        proving_recent_p99_s=_p99(recent_proving),
     )
+
+
+def _mean(h: Histogram | None) -> float | None:
+    return None if h is None else histogram_mean(h)
+
+
+def _p99(h: Histogram | None) -> float | None:
+    return None if h is None else histogram_quantile(h, HIGH_PERCENTILE)
 
 
 class MetricsCollector:
@@ -238,7 +265,12 @@ class MetricsCollector:
         if isinstance(result, FetchFailure):
             return await self._failed(loop, result.kind, result.message, now_us)
         try:
-            if ref.kind is TargetKind.FARMER:
+            if ref.kind is TargetKind.FARMER and len(result.text) > OFFLOAD_PARSE_CHARS:
+                # A many-farm body takes ~100 ms to parse when first seen: off the event loop.
+                farmer_snapshot = await asyncio.to_thread(
+                    parse_farmer_metrics, result.text, loop.cache
+                )
+            elif ref.kind is TargetKind.FARMER:
                 farmer_snapshot = parse_farmer_metrics(result.text, loop.cache)
             else:
                 node_snapshot = parse_node_metrics(result.text, loop.cache)
@@ -258,10 +290,16 @@ class MetricsCollector:
         await self._seed_windows(loop, snapshot, now_us)
         states = []
         for farm in snapshot.farms:
+            start_us = now_us - self._window_us
             window = loop.windows[farm.farm_id]
             window.append((now_us, plotting_counter(farm)))
-            while window and window[0][0] < now_us - self._window_us:
+            while window and window[0][0] < start_us:
                 window.popleft()
+            history = loop.histograms.setdefault(farm.farm_id, deque())
+            while history and history[0][0] < start_us:
+                history.popleft()
+            earlier = (history[0][1], history[0][2]) if history else None
+            history.append((now_us, farm.auditing, merge_histograms([h for _, h in farm.proving])))
             states.append(
                 derive_farm_state(
                     farm,
@@ -270,6 +308,7 @@ class MetricsCollector:
                     now_us=now_us,
                     window=window,
                     min_span_us=self._min_span_us,
+                    earlier=earlier,
                 )
             )
         result = await self._store.record_farmer_scrape(
@@ -278,6 +317,7 @@ class MetricsCollector:
         if snapshot.farms:
             for gone in set(loop.windows) - snapshot.farm_ids:
                 del loop.windows[gone]
+                loop.histograms.pop(gone, None)
         self._log_health(loop, result.health, None)
         if result.added_farm_ids:
             log.info("%s: farm(s) reported: %s", loop.ref.label, ", ".join(result.added_farm_ids))

@@ -197,6 +197,7 @@ class FarmState:
     plot_rate_per_hour: float | None
     # Seconds until every not-plotted and expired sector is plotted at the recent rate.
     plotting_eta_seconds: float | None
+    # Statistics since the farmer started (the histograms are cumulative).
     auditing_count: float
     auditing_mean_s: float | None
     auditing_p99_s: float | None
@@ -208,6 +209,13 @@ class FarmState:
     proving_failed: float
     farming_errors: float
     skipped_slots: float
+    # The same statistics over the recent window only (rate_window_minutes): what the farm does
+    # now, rather than since the farmer started. None until the window holds two readings or
+    # when nothing was observed in it (proving is rare: most windows have none).
+    auditing_recent_mean_s: float | None = None
+    auditing_recent_p99_s: float | None = None
+    proving_recent_mean_s: float | None = None
+    proving_recent_p99_s: float | None = None
 
     @property
     def sectors_total(self) -> int:

@@ -409,6 +409,26 @@ def merge_histograms(histograms: Sequence[Histogram]) -> Histogram:
     )
 
 
+def histogram_delta(earlier: Histogram, later: Histogram) -> Histogram | None:
+    """Observations made between two readings of one histogram (for recent statistics).
+
+    A histogram that went down was reset by a farmer restart: everything in ``later`` is new.
+    None when the bucket bounds differ (not the same histogram).
+    """
+    if not earlier.buckets or later.count < earlier.count:
+        return later
+    if [b for b, _ in earlier.buckets] != [b for b, _ in later.buckets]:
+        return None
+    return Histogram(
+        tuple(
+            (bound, count - before)
+            for (bound, count), (_, before) in zip(later.buckets, earlier.buckets, strict=True)
+        ),
+        later.sum - earlier.sum,
+        later.count - earlier.count,
+    )
+
+
 # --- rates and ETA --------------------------------------------------------------------------
 
 

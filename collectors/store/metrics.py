@@ -203,6 +203,10 @@ def _farm_state_row(s: FarmState) -> tuple[object, ...]:
         s.proving_failed,
         s.farming_errors,
         s.skipped_slots,
+        s.auditing_recent_mean_s,
+        s.auditing_recent_p99_s,
+        s.proving_recent_mean_s,
+        s.proving_recent_p99_s,
     )
 
 
@@ -211,11 +215,12 @@ _FARM_STATE_COLUMNS = (
     " sectors_about_to_expire, sectors_expired, sectors_plotted_counter, plot_rate_per_hour,"
     " plotting_eta_seconds, auditing_count, auditing_mean_s, auditing_p99_s, proving_mean_s,"
     " proving_p99_s, proving_success, proving_timeout, proving_rejected, proving_failed,"
-    " farming_errors, skipped_slots"
+    " farming_errors, skipped_slots, auditing_recent_mean_s, auditing_recent_p99_s,"
+    " proving_recent_mean_s, proving_recent_p99_s"
 )
 _FARM_STATE_UPSERT = (
     f"INSERT INTO farm_metrics ({_FARM_STATE_COLUMNS})"
-    f" VALUES ({', '.join('?' * 22)})"
+    f" VALUES ({', '.join('?' * len(_FARM_STATE_COLUMNS.split(',')))})"
     " ON CONFLICT(farm_id) DO UPDATE SET "
     + ", ".join(f"{c.strip()} = excluded.{c.strip()}" for c in _FARM_STATE_COLUMNS.split(",")[1:])
 )
@@ -266,6 +271,10 @@ def _row_to_farm_state(r: aiosqlite.Row) -> FarmState:
         proving_failed=r["proving_failed"],
         farming_errors=r["farming_errors"],
         skipped_slots=r["skipped_slots"],
+        auditing_recent_mean_s=r["auditing_recent_mean_s"],
+        auditing_recent_p99_s=r["auditing_recent_p99_s"],
+        proving_recent_mean_s=r["proving_recent_mean_s"],
+        proving_recent_p99_s=r["proving_recent_p99_s"],
     )
 
 

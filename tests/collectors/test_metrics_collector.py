@@ -306,6 +306,53 @@ async def test_plotting_rate_and_eta_from_the_recent_window(
     assert state.plot_rate_per_hour == pytest.approx(2 / (46 / 60))
 
 
+def _audited(extra: int) -> str:
+    """The fixture body after ``extra`` more audits of farm A, all in the 6.4-12.8 ms bucket."""
+    a = f'farm_id="{FARM_A}"'
+    body = CURRENT
+    for le, count in (("0.0128", 100), ("+Inf", 100)):
+        body = body.replace(
+            f'auditing_time_seconds_bucket{{{a},le="{le}"}} {count}',
+            f'auditing_time_seconds_bucket{{{a},le="{le}"}} {count + extra}',
+        )
+    return body.replace(
+        f"auditing_time_seconds_sum{{{a}}} 0.5",
+        f"auditing_time_seconds_sum{{{a}}} {0.5 + 0.01 * extra}",
+    ).replace(
+        f"auditing_time_seconds_count{{{a}}} 100",
+        f"auditing_time_seconds_count{{{a}}} {100 + extra}",
+    )
+
+
+async def test_recent_auditing_statistics_cover_only_the_window(
+    db: Database, clock: FakeClock, endpoints: FakeEndpoints
+) -> None:
+    collector = await _collector(
+        db, clock, [farmer(endpoints.url("m/farmer"))], rate_window_minutes=10
+    )
+    store = MetricsStore(db)
+    async with collector:
+        endpoints.bodies["farmer"] = CURRENT
+        await collector.scrape_all()
+        first = await store.latest_farm_state(FARM_A)
+        assert first is not None
+        assert first.auditing_recent_mean_s is None
+        assert first.auditing_mean_s == pytest.approx(0.005)
+        clock.advance(60)
+        endpoints.bodies["farmer"] = _audited(60)  # the farm got slow: 10 ms an audit
+        await collector.scrape_all()
+    state = await store.latest_farm_state(FARM_A)
+    assert state is not None
+    assert state.auditing_recent_mean_s == pytest.approx(0.01)
+    assert state.auditing_recent_p99_s is not None
+    assert 0.0064 < state.auditing_recent_p99_s <= 0.0128
+    # Since the start the mean moved only part of the way.
+    assert state.auditing_mean_s == pytest.approx(1.1 / 160)
+    # No proving in the window: no recent proving figures, the since-start ones stay.
+    assert state.proving_recent_mean_s is None
+    assert state.proving_mean_s is not None
+
+
 async def test_older_layout_over_http(
     db: Database, clock: FakeClock, endpoints: FakeEndpoints
 ) -> None:
@@ -405,3 +452,38 @@ async def test_the_composition_root_adds_the_collector_only_with_targets(tmp_pat
         assert isinstance(collector, MetricsCollector)
     finally:
         await some.db.close()
+
+
+async def test_a_farmer_with_many_farms_is_parsed_off_the_event_loop(
+    db: Database, clock: FakeClock, endpoints: FakeEndpoints
+) -> None:
+    from collectors.metrics_collector import OFFLOAD_PARSE_CHARS
+
+    block = "\n".join(line for line in CURRENT.splitlines() if FARM_A in line)
+    ids = [f"01HMANY{i:019d}" for i in range(120)]
+    blocks = "\n".join(block.replace(FARM_A, farm_id) for farm_id in ids)
+    endpoints.bodies["big"] = blocks + "\n# EOF\n"
+    assert len(endpoints.bodies["big"]) > OFFLOAD_PARSE_CHARS
+    collector = await _collector(db, clock, [farmer(endpoints.url("m/big"))])
+    async with collector:
+        [outcome] = await collector.scrape_all()
+        clock.advance(60)
+        [again] = await collector.scrape_all()
+    assert outcome.ok
+    assert outcome.added_farm_ids == tuple(ids)
+    assert (again.added_farm_ids, again.removed_farm_ids) == ((), ())
+    states = await MetricsStore(db).latest_farm_states()
+    assert [s.farm_id for s in states] == ids
+    assert {(s.sectors_not_plotted, s.proving_timeout) for s in states} == {(90, 1)}
+
+
+async def test_an_openmetrics_body_cut_before_eof_is_not_stored(
+    db: Database, clock: FakeClock, endpoints: FakeEndpoints
+) -> None:
+    # Half a body, as a close-delimited response that lost its connection would arrive.
+    endpoints.bodies["cut"] = CURRENT[: CURRENT.index(FARM_B)]
+    collector = await _collector(db, clock, [farmer(endpoints.url("m/cut"))])
+    async with collector:
+        [outcome] = await collector.scrape_all()
+    assert outcome.failure is FailureKind.DROPPED
+    assert await MetricsStore(db).latest_farm_states() == []

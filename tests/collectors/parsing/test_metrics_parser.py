@@ -11,6 +11,7 @@ from collectors.parsing.metrics import (
     LineCache,
     MetricsParseError,
     counter_increase,
+    histogram_delta,
     histogram_mean,
     histogram_quantile,
     merge_histograms,
@@ -218,6 +219,25 @@ def test_empty_histograms_have_no_statistics() -> None:
     assert histogram_quantile(Histogram((), 0.0, 0), 0.5) is None
     with pytest.raises(ValueError, match="quantile"):
         histogram_quantile(AUDIT, 0)
+
+
+def test_histogram_delta_is_what_was_observed_in_between() -> None:
+    later = Histogram(
+        ((0.0016, 0), (0.0032, 50), (0.0064, 150), (0.0128, 160), (math.inf, 160)), 0.9, 160
+    )
+    delta = histogram_delta(AUDIT, later)
+    assert delta is not None
+    assert delta.buckets == ((0.0016, 0), (0.0032, 0), (0.0064, 60), (0.0128, 60), (math.inf, 60))
+    assert (delta.sum, delta.count) == (pytest.approx(0.4), 60)
+    assert histogram_quantile(delta, 0.5) == pytest.approx(0.0032 + 0.0032 * 30 / 60)
+    # A farmer restart resets the histogram: all of the later one is new.
+    restarted = Histogram(
+        ((0.0016, 1), (0.0032, 2), (0.0064, 2), (0.0128, 2), (math.inf, 2)), 0.01, 2
+    )
+    assert histogram_delta(AUDIT, restarted) is restarted
+    assert histogram_delta(Histogram((), 0.0, 0), AUDIT) is AUDIT
+    other_bounds = Histogram(((1.0, 200), (math.inf, 200)), 1.0, 200)
+    assert histogram_delta(AUDIT, other_bounds) is None
 
 
 def test_merge_adds_bucket_counts() -> None:
