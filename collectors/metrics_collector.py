@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from types import TracebackType
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 
@@ -57,12 +57,24 @@ THIN_EVERY_SECONDS = 3600.0
 OFFLOAD_PARSE_CHARS = 256 * 1024
 
 
+def public_url(url: str) -> str:
+    """The URL without a user name or password, for the database, logs and the dashboard."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 def target_key(target: MetricsTarget) -> str:
-    return f"{target.kind}:{target.url}"
+    return f"{target.kind}:{public_url(target.url)}"
 
 
 def target_label(target: MetricsTarget) -> str:
-    return target.label or f"{target.kind} {urlsplit(target.url).netloc or target.url}"
+    return target.label or f"{target.kind} {urlsplit(public_url(target.url)).netloc}"
 
 
 @dataclass(slots=True)
@@ -191,7 +203,7 @@ class MetricsCollector:
                         kind=TargetKind(config.kind),
                         label=target_label(config),
                         host=config.host,
-                        url=config.url,
+                        url=public_url(config.url),
                     ),
                     interval=config.interval_seconds or settings.interval_seconds,
                 )
@@ -260,7 +272,7 @@ class MetricsCollector:
         if self._session is None:
             raise RuntimeError("MetricsCollector.open() first")
         ref = await self._resolve(loop)
-        result = await fetch_metrics(self._session, ref.url, self._settings.timeout_seconds)
+        result = await fetch_metrics(self._session, loop.config.url, self._settings.timeout_seconds)
         now_us = self._clock.now_us()
         if isinstance(result, FetchFailure):
             return await self._failed(loop, result.kind, result.message, now_us)

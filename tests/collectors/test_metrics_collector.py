@@ -487,3 +487,18 @@ async def test_an_openmetrics_body_cut_before_eof_is_not_stored(
         [outcome] = await collector.scrape_all()
     assert outcome.failure is FailureKind.DROPPED
     assert await MetricsStore(db).latest_farm_states() == []
+
+
+async def test_credentials_in_a_url_are_used_but_never_stored_or_shown(
+    db: Database, clock: FakeClock, endpoints: FakeEndpoints
+) -> None:
+    endpoints.bodies["node"] = NODE
+    url = endpoints.url("m/node").replace("http://", "http://monitor:s3cret@")
+    collector = await _collector(db, clock, [node(url)])
+    async with collector:
+        [outcome] = await collector.scrape_all()
+    assert outcome.ok
+    [health] = await MetricsStore(db).target_health()
+    assert health.url == endpoints.url("m/node")
+    assert "s3cret" not in health.target_key
+    assert "s3cret" not in health.label
