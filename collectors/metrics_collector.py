@@ -88,7 +88,8 @@ class _TargetLoop:
     cache: LineCache = field(default_factory=LineCache)
     # Per farm, (ts_us, plotting counter) samples inside the rate window.
     windows: dict[str, deque[tuple[int, float]]] = field(default_factory=dict)
-    # Per farm, (ts_us, auditing, proving) histograms inside the window, for recent statistics.
+    # Per farm, (ts_us, auditing, proving) histogram readings inside the window (one every
+    # twelfth of it), for recent statistics.
     histograms: dict[str, deque[tuple[int, Histogram, Histogram]]] = field(default_factory=dict)
 
 
@@ -311,7 +312,12 @@ class MetricsCollector:
             while history and history[0][0] < start_us:
                 history.popleft()
             earlier = (history[0][1], history[0][2]) if history else None
-            history.append((now_us, farm.auditing, merge_histograms([h for _, h in farm.proving])))
+            # A reading every 1/12 of the window is enough to find the window's start, and keeps
+            # a 100-farm farmer's readings to a few MB.
+            if not history or now_us - history[-1][0] >= self._window_us // 12:
+                history.append(
+                    (now_us, farm.auditing, merge_histograms([h for _, h in farm.proving]))
+                )
             states.append(
                 derive_farm_state(
                     farm,
