@@ -325,6 +325,18 @@ class ChainClient:
             )
         return self._keys[name]
 
+    def _account_key(self, substrate: SubstrateInterface, address: str) -> StorageKey:
+        name = f"System.Account:{address}"
+        if name not in self._keys:
+            self._keys[name] = StorageKey.create_from_storage_function(
+                "System",
+                "Account",
+                ["0x" + public_key_of(address).hex()],
+                runtime_config=substrate.runtime_config,
+                metadata=substrate.metadata,
+            )
+        return self._keys[name]
+
     def _read_block(self, substrate: SubstrateInterface, number: int) -> BlockRead | None:
         block_hash = self._rpc(substrate, "chain_getBlockHash", [number])
         if not block_hash:
@@ -377,16 +389,7 @@ class ChainClient:
     ) -> list[AccountBalance]:
         if not addresses:
             return []
-        keys = [
-            StorageKey.create_from_storage_function(
-                "System",
-                "Account",
-                ["0x" + public_key_of(a).hex()],
-                runtime_config=substrate.runtime_config,
-                metadata=substrate.metadata,
-            )
-            for a in addresses
-        ]
+        keys = [self._account_key(substrate, a) for a in addresses]
         self.calls["query_multi"] += 1
         pairs = substrate.query_multi(keys, block_hash=block_hash)
         by_key = {k.to_hex(): v for k, v in pairs}

@@ -134,6 +134,7 @@ class FakeBlock:
     parent_hash: str
     events: list[dict[str, Any]]
     timestamp_ms: int
+    encoded_events: str | None = None
 
 
 @dataclass
@@ -362,7 +363,9 @@ class FakeRpcNode:
     def _storage(self, key: str, block: FakeBlock) -> str | None:
         rt = self._runtime
         if key == rt.events_key:
-            return rt.encode(rt.events_type, block.events)
+            if block.encoded_events is None:
+                block.encoded_events = rt.encode(rt.events_type, block.events)
+            return block.encoded_events
         if key == rt.now_key:
             return rt.encode(rt.now_type, block.timestamp_ms)
         if key == rt.upgrade_key:
