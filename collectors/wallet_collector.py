@@ -98,6 +98,7 @@ class WalletCollector:
         self._ready = False
         self._started = False
         self._scan_backs: list[_ScanBack] = []
+        self._starts: list[tuple[int, str]] = []
         self._best: int | None = None
         self._last_progress_log = 0
 
@@ -145,17 +146,23 @@ class WalletCollector:
         self._ready = True
 
     async def _start_wallets(self, target: int) -> None:
-        """New wallets start at "now": after the last processed block, or at the target."""
+        """New wallets start at "now": the settled head (after it, if blocks were processed).
+
+        Blocks the follower still has to catch up on are older than a new wallet's start, so
+        they are scanned for the other wallets only; the wallet's own history comes from its
+        scan-back, if asked for.
+        """
         if self._started:
             return
         last = await self._store.last_block()
-        start = last.number + 1 if last else target
+        start = target + 1 if last else target
         for w in self._wallets:
             if w.start_block is None:
                 await self._store.start_wallets(
                     [w.address], start, scan_back_done=w.scan_back_blocks == 0
                 )
         self._wallets = [w for w in await self._store.wallets() if w.address in self._watched]
+        self._starts = sorted((w.start_block or 0, w.address) for w in self._wallets)
         for w in self._wallets:
             span = None
             if not w.scan_back_done and w.start_block is not None:
@@ -192,7 +199,7 @@ class WalletCollector:
             if expected_parent is not None and read.block.parent_hash != expected_parent:
                 await self._walk_back()
                 return 0.0
-            activity = extract_activity(read.block, read.records, self._watched)
+            activity = extract_activity(read.block, read.records, self._watched_at(number))
             if activity.unreadable_events:
                 log.warning(
                     "block %d: %d events could not be read", number, activity.unreadable_events
@@ -214,6 +221,11 @@ class WalletCollector:
         if await self._scan_back_step():
             return 0.0
         return None
+
+    def _watched_at(self, number: int) -> frozenset[str]:
+        if not self._starts or self._starts[-1][0] <= number:
+            return self._watched
+        return frozenset(address for start, address in self._starts if start <= number)
 
     async def _report_gap(self, first: int, last: int) -> None:
         gap = Gap(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
+from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -39,6 +41,15 @@ from tests.fakes.rpc_node import (
 )
 
 pytestmark = needs_chain
+
+
+async def wait_until(check: Callable[[], Awaitable[bool]]) -> None:
+    """Poll a condition of the running collector (its loops sleep for real)."""
+    async with asyncio.timeout(30):
+        for _ in itertools.count():
+            if await check():
+                return
+            await asyncio.sleep(0.05)
 
 
 async def outbox(db: Database, clock: FakeClock) -> dict[str, Notification]:
@@ -336,3 +347,55 @@ async def test_chain_reward_linked_to_the_farm_whose_log_line_is_nearest(
     assert totals["FARM-NEAR"].amount == AI3
     payload = json.dumps(note.fields)
     assert "1 AI3" in payload
+
+
+async def test_new_wallet_starts_now_even_while_the_follower_catches_up(
+    db: Database, node: FakeRpcNode, clock: FakeClock
+) -> None:
+    rig = await make_rig(db, node, clock)
+    await rig.follow_until_idle()  # cursor at 6
+    await rig.client.close()
+    missed = node.chain.add_block(
+        [transfer(STRANGER_KEY, ALICE_KEY, 1), transfer(STRANGER_KEY, BOB_KEY, 2)]
+    )  # 10
+    node.chain.add_blocks(3)  # target 10
+    wallets = [Wallet(address=ALICE, label="alice"), Wallet(address=BOB, label="bob")]
+    rig2 = await make_rig(db, node, clock, accounts=wallets)
+    try:
+        await rig2.follow_until_idle()
+        assert [t.block_hash for t in await rig2.store.transfers(ALICE)] == [missed]
+        assert await rig2.store.transfers(BOB) == []  # Bob is watched from block 11 on
+        later = node.chain.add_block([transfer(STRANGER_KEY, BOB_KEY, 3)])  # 14
+        node.chain.add_blocks(3)
+        await rig2.follow_until_idle()
+        assert [t.block_hash for t in await rig2.store.transfers(BOB)] == [later]
+    finally:
+        await rig2.client.close()
+
+
+async def test_run_follows_under_supervision_and_closes_the_client(
+    db: Database, node: FakeRpcNode, clock: FakeClock
+) -> None:
+    rig = await make_rig(db, node, clock, poll_seconds=0.05, balance_poll_seconds=0.05)
+    node.chain.balances[ALICE_KEY] = Balance(free=AI3)
+    task = asyncio.create_task(rig.collector.run())
+    try:
+
+        async def started() -> bool:
+            return bool(await rig.store.last_block() and await rig.store.latest_balances())
+
+        async def transferred() -> bool:
+            return bool(await rig.store.transfers(ALICE))
+
+        await wait_until(started)
+        incoming = node.chain.add_block([transfer(STRANGER_KEY, ALICE_KEY, 5)])
+        node.chain.add_blocks(3)
+        await wait_until(transferred)
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert [t.block_hash for t in await rig.store.transfers(ALICE)] == [incoming]
+    assert rig.collector.status.iterations > 0
+    assert rig.collector.status.extra["behind"] == 0
+    assert rig.client._executor is None  # run() closed the client's thread on the way out
