@@ -24,8 +24,8 @@ from collectors.clock import Clock, SystemClock
 from collectors.ingest import LogIngestor
 from collectors.logs_collector import file_key
 from collectors.models.events import EventKind, FarmSummary
-from collectors.models.logs import LogLine, Role, SourceRef
-from collectors.parsing.decode import Framing, LineDecoder, detect_framing
+from collectors.models.logs import Role, SourceRef
+from collectors.parsing.decode import DecodedLine, Framing, LineDecoder, detect_framing
 from collectors.parsing.logs import parse_line
 from collectors.settings import SettingsError, load_settings
 from collectors.sources.file_logs import FINGERPRINT_BYTES, FileIdentity, FilePosition
@@ -200,10 +200,13 @@ async def _read_and_ingest(
     decoder = LineDecoder(framing, max_line_bytes=max_line_bytes)
     progress = _Progress(progress_out, path.name, st.st_size, start)
     offset = read_from
-    pending: list[LogLine] = []
+    pending: list[DecodedLine] = []
 
-    async def ship(lines: list[LogLine]) -> None:
-        stats = await ingestor.ingest(ref, lines)
+    async def ship(lines: list[DecodedLine]) -> None:
+        # Decoded lines go in as they are: building a LogLine (and its token) per line would
+        # cost more than parsing it; the batch's position is the token after its last line.
+        position = f"{prefix}{read_from + lines[-1].end_offset}"
+        stats = await ingestor.ingest_lines(ref, lines, position)
         report.by_kind.update(stats.by_kind)
         report.events_written += stats.events_written
         report.rewards_written += stats.rewards_written
@@ -214,12 +217,9 @@ async def _read_and_ingest(
         if not data:
             break
         decoded = decoder.feed(data)
-        base = read_from
         if skip_until:
-            decoded = [d for d in decoded if base + d.end_offset > skip_until]
-        pending.extend(
-            LogLine(d.text, f"{prefix}{base + d.end_offset}", d.received_us) for d in decoded
-        )
+            decoded = [d for d in decoded if read_from + d.end_offset > skip_until]
+        pending.extend(decoded)
         offset += len(data)
         while len(pending) >= BATCH_LINES:
             batch, pending = pending[:BATCH_LINES], pending[BATCH_LINES:]
@@ -228,9 +228,7 @@ async def _read_and_ingest(
     tail = decoder.flush()
     if skip_until:
         tail = [d for d in tail if read_from + d.end_offset > skip_until]
-    pending.extend(
-        LogLine(d.text, f"{prefix}{read_from + d.end_offset}", d.received_us) for d in tail
-    )
+    pending.extend(tail)
     if pending:
         await ship(pending)
     progress.update(result.lines, offset, final=True)

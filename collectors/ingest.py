@@ -16,7 +16,7 @@ import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from collectors.clock import Clock
 from collectors.models.events import (
@@ -44,6 +44,7 @@ from collectors.models.events import (
     PieceCacheSync,
     PieceCacheSynced,
     PlotFailed,
+    PlotKind,
     PlotProgress,
     PlotState,
     PlottingComplete,
@@ -58,7 +59,8 @@ from collectors.models.events import (
     UnmatchedCount,
 )
 from collectors.models.logs import LogLine, SourceRef
-from collectors.parsing.logs import parse_line
+from collectors.parsing.decode import parse_rfc3339_us
+from collectors.parsing.logs import match_hot_line, parse_line
 from collectors.store.database import Database
 from collectors.store.farmers import FarmerStore
 from collectors.store.logs import LogStore, StoredSource
@@ -68,6 +70,7 @@ __all__ = ["IngestStats", "LogIngestor", "plan_batch"]
 # Batches at least this long are planned on a worker thread so the event loop stays free.
 _THREAD_THRESHOLD = 512
 _SAMPLE_CHARS = 500
+_PLOT_EVENT = {PlotKind.PLOTTING: EventKind.PLOTTING, PlotKind.REPLOTTING: EventKind.REPLOTTING}
 _DAY = re.compile(r"(?:\x1b\[[0-9;]*m)?(\d{4}-\d\d-\d\d)[T ]")
 
 
@@ -101,8 +104,23 @@ def _line_hash(text: str) -> int:
     return zlib.crc32(text.encode("utf-8", "replace"))
 
 
-def plan_batch(cursor: SourceCursor, lines: Sequence[LogLine], now_us: int) -> _Plan:
-    """Pure: what a batch of lines changes, given the source's state before it."""
+class Line(Protocol):
+    """What the pipeline reads of a line: a :class:`LogLine`, or a decoder's ``DecodedLine``."""
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def received_us(self) -> int | None: ...
+
+
+def plan_batch(
+    cursor: SourceCursor, lines: Sequence[Line], now_us: int, position: str | None
+) -> _Plan:
+    """Pure: what a batch of lines changes, given the source's state before it.
+
+    ``position`` is the resume token after the batch's last line.
+    """
     run_start = cursor.run_start_us
     header = cursor.header_index
     last_ts = cursor.last_ts_us
@@ -114,6 +132,8 @@ def plan_batch(cursor: SourceCursor, lines: Sequence[LogLine], now_us: int) -> _
     farms: dict[str, dict[str, Any]] = {}
     mappings: dict[tuple[int, int], FarmMapping] = {}
     plots: dict[str, PlotState] = {}
+    # Progress lines are most of a plotting farmer's log: keep only each farm's last one.
+    progress: dict[str, tuple[PlotKind, float | str | None, int | str | None, int]] = {}
     node: dict[str, Any] = {}
     unmatched: dict[str, int] = {}
     samples: dict[str, str] = {}
@@ -127,6 +147,40 @@ def plan_batch(cursor: SourceCursor, lines: Sequence[LogLine], now_us: int) -> _
 
     for line in lines:
         text = line.text
+        hot = match_hot_line(text)
+        if hot is not None:
+            ts_text, index_text, sector_text, plot_word, percent, reward_hash = hot
+            hot_ts = parse_rfc3339_us(ts_text)
+            if hot_ts is not None:
+                # The fast path: a progress line or a signed reward in today's plain shape.
+                matched += 1
+                last_ts = hot_ts
+                hot_index = int(index_text)
+                farm_id = index_map.get(hot_index)
+                if farm_id is None:
+                    unresolved += 1
+                if reward_hash is None:
+                    plot_kind = (
+                        PlotKind.PLOTTING if plot_word == "Plotting" else PlotKind.REPLOTTING
+                    )
+                    kind = _PLOT_EVENT[plot_kind]
+                    by_kind[kind] = by_kind.get(kind, 0) + 1
+                    if farm_id is not None:
+                        progress[farm_id] = (plot_kind, percent, sector_text, hot_ts)
+                        plots.pop(farm_id, None)
+                    continue
+                by_kind[EventKind.REWARD_SIGNED] = by_kind.get(EventKind.REWARD_SIGNED, 0) + 1
+                rewards.append(
+                    RewardRecord(
+                        hot_ts,
+                        RewardOutcome.SIGNED,
+                        _line_hash(text),
+                        farm_id,
+                        hot_index,
+                        reward_hash=reward_hash.lower(),
+                    )
+                )
+                continue
         parsed = parse_line(text)
         if parsed is None:
             found = _DAY.match(text)
@@ -157,9 +211,8 @@ def plan_batch(cursor: SourceCursor, lines: Sequence[LogLine], now_us: int) -> _
             if farm_id is None:
                 unresolved += 1
             else:
-                plots[farm_id] = PlotState(
-                    farm_id, event.plot_kind, event.percent, parsed.sector_index, ts
-                )
+                progress[farm_id] = (event.plot_kind, event.percent, parsed.sector_index, ts)
+                plots.pop(farm_id, None)
             continue
         if isinstance(event, RewardSigned | SolutionFailed | ProvingSkipped | SignatureFailed):
             farm_id = index_map.get(index) if index is not None else None
@@ -219,6 +272,7 @@ def plan_batch(cursor: SourceCursor, lines: Sequence[LogLine], now_us: int) -> _
             farm_id = index_map.get(index) if index is not None else None
             if farm_id is not None:
                 plots[farm_id] = PlotState(farm_id, event.plot_kind, 100.0, None, ts, ts)
+                progress.pop(farm_id, None)
         elif isinstance(event, PieceCacheSynced):
             cache_percent, cache_ts = 100.0, ts
         elif isinstance(event, NodeVersion):
@@ -228,8 +282,16 @@ def plan_batch(cursor: SourceCursor, lines: Sequence[LogLine], now_us: int) -> _
         farm_id = index_map.get(index) if index is not None else None
         events.append(EventRecord(ts, kind, _line_hash(text), farm_id, index, _event_data(event)))
 
+    for farm_id, (last_kind, last_percent, last_sector, last_us) in progress.items():
+        plots[farm_id] = PlotState(
+            farm_id,
+            last_kind,
+            float(last_percent or 0),
+            int(last_sector) if last_sector is not None else None,
+            last_us,
+        )
     cursor_after = SourceCursor(
-        position=lines[-1].position if lines else cursor.position,
+        position=position if lines else cursor.position,
         run_start_us=run_start,
         header_index=header,
         last_ts_us=last_ts,
@@ -382,13 +444,22 @@ class LogIngestor:
         """Parse, resolve farms, and store a batch with its end position in one transaction."""
         if not lines:
             return IngestStats(0, 0, 0)
+        return await self.ingest_lines(source, lines, lines[-1].position)
+
+    async def ingest_lines(
+        self, source: SourceRef, lines: Sequence[Line], position: str
+    ) -> IngestStats:
+        """:meth:`ingest` for lines that carry no position of their own (a backfill reading
+        decoded lines straight from a file): ``position`` is the token after the last one."""
+        if not lines:
+            return IngestStats(0, 0, 0)
         async with self._locks.setdefault(source.key, asyncio.Lock()):
             stored = await self._source(source)
             now = self._clock.now_us()
             if len(lines) >= _THREAD_THRESHOLD:
-                plan = await asyncio.to_thread(plan_batch, stored.cursor, lines, now)
+                plan = await asyncio.to_thread(plan_batch, stored.cursor, lines, now, position)
             else:
-                plan = plan_batch(stored.cursor, lines, now)
+                plan = plan_batch(stored.cursor, lines, now, position)
             written = await self._store.write(stored, plan.batch, now)
             # Only after the commit does the in-memory state move on.
             self._sources[source.key] = StoredSource(

@@ -148,7 +148,9 @@ class PlotProgress:
 
     @property
     def kind(self) -> EventKind:
-        return EventKind(self.plot_kind.value)
+        if self.plot_kind is PlotKind.PLOTTING:
+            return EventKind.PLOTTING
+        return EventKind.REPLOTTING
 
 
 @dataclass(frozen=True, slots=True)

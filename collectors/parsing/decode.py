@@ -70,7 +70,7 @@ def detect_framing(head: bytes) -> Framing:
 
 # --- timestamps -----------------------------------------------------------------------------
 
-_minute_cache: dict[str, int] = {}
+_second_cache: dict[str, int] = {}
 _RFC3339 = re.compile(
     r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:[.,](\d+))?(Z|[+-]\d\d:?\d\d)?$"
 )
@@ -79,42 +79,43 @@ _RFC3339 = re.compile(
 def parse_rfc3339_us(value: str) -> int | None:
     """``2025-06-20T08:00:00.412987189Z`` (any fraction length, or none) to UTC microseconds.
 
-    Minutes are cached: a log's lines share a handful, and ``timegm`` is the slow part.
+    Whole seconds are cached (a log's lines share them, and ``timegm`` is the slow part).
     A value without a zone is read as UTC. Anything unparseable gives None.
     """
-    # Fast path: the common ``YYYY-MM-DDTHH:MM:SS[.f]Z`` shape.
-    if len(value) >= 20 and value[-1] == "Z" and value[10] == "T" and value[19] in ".Z":
-        base = _minute_cache.get(value[:16])
-        if base is not None:
-            sec = value[17:19]
+    base = _second_cache.get(value[:19])
+    if base is not None and value[-1] == "Z":
+        # Fast path: ``YYYY-MM-DDTHH:MM:SS`` already seen; only the fraction is new.
+        if len(value) == 20:
+            return base
+        if value[19] == ".":
             frac = value[20:-1]
-            if sec.isdigit() and (not frac or frac.isdigit()):
-                return (base + int(sec)) * 1_000_000 + (int(frac[:6].ljust(6, "0")) if frac else 0)
+            if frac.isdigit():
+                return base + int((frac + "00000")[:6])
     match = _RFC3339.match(value)
     if match is None:
         return None
     year, month, day, hour, minute, second, frac, zone = match.groups()
-    try:
-        base = calendar.timegm(
-            (int(year), int(month), int(day), int(hour), int(minute), 0, 0, 0, 0)
-        )
-    except (ValueError, OverflowError):
-        return None
     if not (1 <= int(month) <= 12 and 1 <= int(day) <= 31 and int(hour) < 24):
         return None
     if int(minute) >= 60 or int(second) >= 61:
+        return None
+    try:
+        seconds = calendar.timegm(
+            (int(year), int(month), int(day), int(hour), int(minute), int(second), 0, 0, 0)
+        )
+    except (ValueError, OverflowError):
         return None
     offset = 0
     if zone and zone != "Z":
         sign = -1 if zone[0] == "-" else 1
         digits = zone[1:].replace(":", "")
         offset = sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
-    elif zone == "Z":
-        if len(_minute_cache) > 4096:
-            _minute_cache.clear()
-        _minute_cache[value[:16]] = base
+    elif zone == "Z" and value[10] == "T":
+        if len(_second_cache) >= 8192:
+            _second_cache.clear()
+        _second_cache[value[:19]] = seconds * 1_000_000
     micros = int(frac[:6].ljust(6, "0")) if frac else 0
-    return (base + int(second) - offset) * 1_000_000 + micros
+    return (seconds - offset) * 1_000_000 + micros
 
 
 # ``timestamps=1``: RFC3339Nano then one space, before every line.

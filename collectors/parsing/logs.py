@@ -44,7 +44,7 @@ from collectors.models.events import (
 )
 from collectors.parsing.decode import parse_rfc3339_us
 
-__all__ = ["parse_line", "parse_size", "split_fields", "strip_ansi"]
+__all__ = ["HotLine", "match_hot_line", "parse_line", "parse_size", "split_fields", "strip_ansi"]
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _ANSI_LITERAL = re.compile(r"\\x1b\[[0-9;]*[A-Za-z]")
@@ -392,6 +392,51 @@ def _message_event(msg: str) -> Event | None:
     return handler(body) if handler is not None else None
 
 
+# The two lines that make up most of a farmer's log, in today's plain shape, in one match:
+# ``<ts> INFO {farm_index=N}:[{sector_index=M}:] <target>: (Re)plotting sector (P% complete)``
+# or ``… Successfully signed reward hash 0x…``. Anything else goes through parse_line.
+_HOT_LINE = re.compile(
+    r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z) +INFO \{farm_index=(\d+)\}:"
+    r"(?:\{sector_index=(\d+)\}:)? [a-z_][a-z0-9_]*(?:::[a-z0-9_]+)*: "
+    r"(?:(Plotting|Replotting) sector \((\d+(?:\.\d+)?)% complete\)"
+    r"|Successfully signed reward hash (0x[0-9a-fA-F]+))$"
+)
+HotLine = tuple[str, str, str | None, str | None, str | None, str | None]
+
+
+def match_hot_line(text: str) -> HotLine | None:
+    """The fast path for plotting progress and signed rewards (raw fields, no objects).
+
+    Returns ``(ts, farm_index, sector_index, "Plotting"|"Replotting"|None, percent,
+    reward_hash)`` exactly when :func:`parse_line` would give a :class:`PlotProgress` or a
+    :class:`RewardSigned` for a current plain line; None otherwise (then use parse_line).
+    """
+    match = _HOT_LINE.match(text)
+    return match.groups() if match is not None else None  # type: ignore[return-value]
+
+
+_FARM_FROM_EVENT = (FarmDown, FarmHeader)
+_SECTOR_FROM_EVENT = (PlotProgress, SolutionFailed, ProvingSkipped)
+_span_cache: dict[str, tuple[int | None, int | None]] = {}
+
+
+def _span_indices(spans: str) -> tuple[int | None, int | None]:
+    """``{farm_index=1}:{sector_index=612}:`` -> (1, 612); cached, spans repeat a lot."""
+    known = _span_cache.get(spans)
+    if known is not None:
+        return known
+    farm = _SPAN_FARM.search(spans)
+    sector = _SPAN_SECTOR.search(spans)
+    found = (
+        int(farm.group(1)) if farm is not None else None,
+        int(sector.group(1)) if sector is not None else None,
+    )
+    if len(_span_cache) >= 4096:
+        _span_cache.clear()
+    _span_cache[spans] = found
+    return found
+
+
 def parse_line(text: str) -> ParsedLine | None:
     """One log line (ANSI and all) to its event, or None when it says nothing we track."""
     if "\x1b" in text or "\\x1b" in text:
@@ -405,12 +450,7 @@ def parse_line(text: str) -> ParsedLine | None:
         if event is None:
             return None
         if spans:
-            found = _SPAN_FARM.search(spans)
-            if found is not None:
-                farm_index = int(found.group(1))
-            found = _SPAN_SECTOR.search(spans)
-            if found is not None:
-                sector_index = int(found.group(1))
+            farm_index, sector_index = _span_indices(spans)
         ts_us = parse_rfc3339_us(ts)
         ts_local = False
     else:
@@ -424,8 +464,8 @@ def parse_line(text: str) -> ParsedLine | None:
         event = _message_event(msg.rstrip("\r\n"))
         if event is None:
             return None
-    if farm_index is None and isinstance(event, FarmDown | FarmHeader):
+    if farm_index is None and isinstance(event, _FARM_FROM_EVENT):
         farm_index = event.farm_index
-    if sector_index is None and isinstance(event, PlotProgress | SolutionFailed | ProvingSkipped):
+    if sector_index is None and isinstance(event, _SECTOR_FROM_EVENT):
         sector_index = event.sector_index
     return ParsedLine(event, ts_us, level, farm_index, sector_index, ts_local)

@@ -36,8 +36,14 @@ from collectors.models.events import (
     SolutionIgnored,
     SyncState,
 )
-from collectors.parsing.decode import LineDecoder, detect_framing
-from collectors.parsing.logs import parse_line, parse_size, split_fields, strip_ansi
+from collectors.parsing.decode import LineDecoder, detect_framing, parse_rfc3339_us
+from collectors.parsing.logs import (
+    match_hot_line,
+    parse_line,
+    parse_size,
+    split_fields,
+    strip_ansi,
+)
 from tests.conftest import FIXTURES, SAMPLES, needs_samples
 
 LOGS = FIXTURES / "logs"
@@ -423,3 +429,60 @@ def test_parse_line_never_raises(text: str) -> None:
 )
 def test_parse_line_never_raises_on_near_misses(prefix: str, message: str, tail: str) -> None:
     parse_line(prefix + message + tail)
+
+
+def _agrees_with_parse_line(text: str) -> bool:
+    """match_hot_line is only a shortcut: where it matches, parse_line says the same."""
+    hot = match_hot_line(text)
+    if hot is None:
+        return False
+    ts, index, sector, plot_word, percent, reward_hash = hot
+    full = parse_line(text)
+    assert full is not None, text
+    assert full.ts_us == parse_rfc3339_us(ts)
+    assert full.farm_index == int(index)
+    assert full.sector_index == (int(sector) if sector is not None else None)
+    if reward_hash is not None:
+        assert full.event == RewardSigned(reward_hash.lower())
+    else:
+        kind = PlotKind.PLOTTING if plot_word == "Plotting" else PlotKind.REPLOTTING
+        assert full.event == PlotProgress(kind, float(percent or "nan"), None)
+    return True
+
+
+def test_hot_line_shortcut_agrees_with_parse_line_on_fixtures() -> None:
+    texts = [line for path in sorted(LOGS.glob("*.log")) for line in read_lines(path)]
+    hits = [t for t in texts if _agrees_with_parse_line(t)]
+    assert len(hits) == 11  # farmer-current.log: 5 progress lines and 6 signed rewards
+    assert match_hot_line(texts[0]) is None  # a start line is not hot
+    ansi = read_lines(LOGS / "farmer-ansi.log")
+    assert all(match_hot_line(t) is None for t in ansi)  # ANSI goes the full way
+
+
+@needs_samples
+def test_hot_line_shortcut_agrees_with_parse_line_on_samples() -> None:
+    texts = read_lines(SAMPLES / "farmer.log")
+    hits = sum(_agrees_with_parse_line(t) for t in texts)
+    assert hits == 125 + 6 + 14  # every progress line and every signed reward
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    spans=st.sampled_from(["{farm_index=1}:", "{farm_index=0}:{sector_index=5}:", "{x=1}:", ""]),
+    level=st.sampled_from(["INFO", "WARN"]),
+    message=st.sampled_from(
+        [
+            "Plotting sector (16.21% complete)",
+            "Replotting sector (0% complete)",
+            "Plotting sector (1.5% complete) sector_index=3",
+            "Successfully signed reward hash 0xAbC",
+            "Successfully signed reward hash 0xabc trailing",
+        ]
+    ),
+    noise=st.text(max_size=5),
+)
+def test_hot_line_shortcut_never_disagrees(
+    spans: str, level: str, message: str, noise: str
+) -> None:
+    text = f"2025-06-20T08:00:28.938931Z  {level} {spans} a::b: {message}{noise}"
+    _agrees_with_parse_line(text)
