@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from collectors.clock import FakeClock
 from collectors.ingest import LogIngestor
 from collectors.models.events import EventKind
 from collectors.models.logs import LogLine, SourceRef
-from collectors.parsing.decode import LineDecoder, detect_framing
+from collectors.parsing.decode import Framing, LineDecoder, detect_framing
 from collectors.store.database import Database
 from collectors.store.farmers import FarmerStore
 from tests.conftest import FIXTURES, SAMPLES, needs_samples
@@ -351,3 +352,24 @@ async def test_a_failed_write_changes_nothing(db: Database, clock: FakeClock) ->
     await db.conn.execute("DROP TRIGGER boom")
     await ingestor.ingest(FARMER, lines[20:])
     assert await rewards_by_farm(db) == {FARM_A: 4, FARM_B: 2}
+
+
+async def test_garbage_gives_no_rows_and_no_exception(db: Database, clock: FakeClock) -> None:
+    rng = random.Random(3)
+    noise = bytes(rng.getrandbits(8) for _ in range(200_000))
+    truncated = b'{"log":"2025-06-20T08:10:38.952780Z  INFO {farm_index=0}: x: Successfully sig'
+    huge = b"2025-06-20T08:10:38.952780Z  INFO x: " + b"A" * 1_000_000 + b"\n"
+    ingestor = await make_ingestor(db, clock)
+    for framing in Framing:
+        for data in (noise, truncated, huge):
+            decoder = LineDecoder(framing)
+            decoded = decoder.feed(data) + decoder.flush()
+            lines = [LogLine(d.text, str(d.end_offset), d.received_us) for d in decoded]
+            if lines:
+                stats = await ingestor.ingest(FARMER, lines)
+                assert stats.matched == 0
+    for table in ("events", "rewards", "farms", "plots", "node_state", "farm_index_map"):
+        assert await count(db, table) == 0, table
+    samples = await rows(db, "SELECT max(length(sample)) FROM unmatched_lines")
+    assert samples[0][0] is not None
+    assert int(samples[0][0]) <= 500  # type: ignore[call-overload]
