@@ -197,7 +197,7 @@ class WalletCollector:
             if read is None:  # the best chain got shorter since the head was read
                 break
             if expected_parent is not None and read.block.parent_hash != expected_parent:
-                await self._walk_back()
+                await self._walk_back(plan.target)
                 return 0.0
             activity = extract_activity(read.block, read.records, self._watched_at(number))
             if activity.unreadable_events:
@@ -247,7 +247,7 @@ class WalletCollector:
                 gap.reason,
             )
 
-    async def _walk_back(self) -> None:
+    async def _walk_back(self, target: int) -> None:
         """Find the highest processed block still on the best chain and forget those above it."""
         last = await self._store.last_block()
         if last is None:
@@ -268,8 +268,23 @@ class WalletCollector:
             if found is not None:
                 break
         if found is None:
-            found = min(stored) - 1 if stored else last.number - 1
-            log.error("wallets: reorg deeper than the %d blocks kept; rescanning", len(stored))
+            # Deeper than every block kept: start afresh at the head and say what was lost.
+            oldest = min(stored) if stored else last.number
+            found = oldest - 1
+            await self._store.record_gap(
+                Gap(
+                    from_block=oldest,
+                    to_block=max(oldest, target - 1),
+                    detected_us=self._clock.now_us(),
+                    reason=f"chain reorganised deeper than the {len(stored)} blocks kept",
+                )
+            )
+            log.error(
+                "wallets: reorg deeper than the %d blocks kept; blocks #%d–#%d not rescanned",
+                len(stored),
+                oldest,
+                max(oldest, target - 1),
+            )
         removed = await self._store.rewind_to(found)
         log.warning(
             "wallets: chain reorganised; abandoned blocks %s; continuing from #%d",

@@ -67,7 +67,9 @@ def wallets_settings(url: str, **overrides: Any) -> WalletsSettings:
     return WalletsSettings(**values)
 
 
-async def make_rig(db: Database, node: FakeRpcNode, clock: FakeClock, **overrides: Any) -> Rig:
+async def make_rig(
+    db: Database, node: FakeRpcNode, clock: FakeClock, keep_blocks: int = 1_000, **overrides: Any
+) -> Rig:
     settings = wallets_settings(node.url, **overrides)
     client = ChainClient(settings.rpc_urls, timeout=5, first_backoff=0.01, max_backoff=0.05)
     store = WalletStore(db)
@@ -79,6 +81,7 @@ async def make_rig(db: Database, node: FakeRpcNode, clock: FakeClock, **override
         clock=clock,
         explorer_url="https://autonomys.subscan.io",
         batch_blocks=50,
+        keep_blocks=keep_blocks,
     )
     return Rig(collector, client, store, node, clock)
 

@@ -399,3 +399,29 @@ async def test_run_follows_under_supervision_and_closes_the_client(
     assert rig.collector.status.iterations > 0
     assert rig.collector.status.extra["behind"] == 0
     assert rig.client._executor is None  # run() closed the client's thread on the way out
+
+
+async def test_reorg_deeper_than_the_kept_blocks_is_reported_as_a_gap(
+    db: Database, node: FakeRpcNode, clock: FakeClock
+) -> None:
+    rig = await make_rig(db, node, clock, keep_blocks=0, settle_depth=0)  # keeps 10 blocks
+    try:
+        await rig.follow_until_idle()  # through 9
+        abandoned = [
+            node.chain.add_block([transfer(STRANGER_KEY, ALICE_KEY, n)]) for n in range(25)
+        ]
+        await rig.follow_until_idle()  # through 34
+        node.chain.reorg(12, [[] for _ in range(30)])  # the branch forks 22 blocks down
+        await rig.follow_until_idle()
+
+        [gap] = await rig.store.gaps()
+        assert "reorganised deeper" in gap.reason
+        assert gap.from_block <= 25  # the oldest kept block and everything above it
+        remaining = {t.block_hash for t in await rig.store.transfers(ALICE, limit=100)}
+        # Rows of every block that was walked back are gone; older ones could not be checked.
+        assert not remaining & set(abandoned[gap.from_block - 10 :])
+        last = await rig.store.last_block()
+        assert last is not None
+        assert last.hash == node.chain.canonical[last.number]
+    finally:
+        await rig.client.close()
