@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TextIO
 
 from collectors.clock import Clock, SystemClock
-from collectors.ingest import LogIngestor
+from collectors.ingest import IngestStats, LogIngestor
 from collectors.logs_collector import file_key
 from collectors.models.events import EventKind, FarmSummary
 from collectors.models.logs import Role, SourceRef
@@ -201,36 +201,50 @@ async def _read_and_ingest(
     progress = _Progress(progress_out, path.name, st.st_size, start)
     offset = read_from
     pending: list[DecodedLine] = []
+    writing: asyncio.Task[IngestStats] | None = None
 
-    async def ship(lines: list[DecodedLine]) -> None:
-        # Decoded lines go in as they are: building a LogLine (and its token) per line would
-        # cost more than parsing it; the batch's position is the token after its last line.
-        position = f"{prefix}{read_from + lines[-1].end_offset}"
-        stats = await ingestor.ingest_lines(ref, lines, position)
+    def account(stats: IngestStats) -> None:
         report.by_kind.update(stats.by_kind)
         report.events_written += stats.events_written
         report.rewards_written += stats.rewards_written
         result.lines += stats.lines
 
-    while True:
-        data = os.pread(fd, READ_BYTES, offset)
-        if not data:
-            break
-        decoded = decoder.feed(data)
+    async def ship(lines: list[DecodedLine]) -> None:
+        # Decoded lines go in as they are (a LogLine and its token per line would cost more
+        # than parsing it). Batch N+1 is planned while batch N is being written.
+        nonlocal writing
+        position = f"{prefix}{read_from + lines[-1].end_offset}"
+        prepared = await ingestor.prepare(ref, lines, position)
+        if writing is not None:
+            account(await writing)
+        writing = asyncio.create_task(ingestor.commit(prepared))
+
+    def read(at: int) -> tuple[bytes, list[DecodedLine]]:
+        data = os.pread(fd, READ_BYTES, at)
+        return data, decoder.feed(data) if data else []
+
+    try:
+        while True:
+            data, decoded = await asyncio.to_thread(read, offset)
+            if not data:
+                break
+            if skip_until:
+                decoded = [d for d in decoded if read_from + d.end_offset > skip_until]
+            pending.extend(decoded)
+            offset += len(data)
+            while len(pending) >= BATCH_LINES:
+                batch, pending = pending[:BATCH_LINES], pending[BATCH_LINES:]
+                await ship(batch)
+                progress.update(result.lines, offset)
+        tail = decoder.flush()
         if skip_until:
-            decoded = [d for d in decoded if read_from + d.end_offset > skip_until]
-        pending.extend(decoded)
-        offset += len(data)
-        while len(pending) >= BATCH_LINES:
-            batch, pending = pending[:BATCH_LINES], pending[BATCH_LINES:]
-            await ship(batch)
-            progress.update(result.lines, offset)
-    tail = decoder.flush()
-    if skip_until:
-        tail = [d for d in tail if read_from + d.end_offset > skip_until]
-    pending.extend(tail)
-    if pending:
-        await ship(pending)
+            tail = [d for d in tail if read_from + d.end_offset > skip_until]
+        pending.extend(tail)
+        if pending:
+            await ship(pending)
+    finally:
+        if writing is not None:
+            account(await writing)
     progress.update(result.lines, offset, final=True)
 
 

@@ -65,7 +65,14 @@ from collectors.store.database import Database
 from collectors.store.farmers import FarmerStore
 from collectors.store.logs import LogStore, StoredSource
 
-__all__ = ["IngestStats", "LogIngestor", "plan_batch"]
+__all__ = [
+    "IngestStats",
+    "Line",
+    "LogIngestor",
+    "PreparedBatch",
+    "StaleBatchError",
+    "plan_batch",
+]
 
 # Batches at least this long are planned on a worker thread so the event loop stays free.
 _THREAD_THRESHOLD = 512
@@ -397,6 +404,21 @@ def _event_data(event: object) -> str | None:
     return None
 
 
+class StaleBatchError(RuntimeError):
+    """A prepared batch no longer follows what is stored (an earlier commit failed)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedBatch:
+    """A planned batch waiting for :meth:`LogIngestor.commit`."""
+
+    source: SourceRef
+    base: SourceCursor
+    plan: _Plan
+    lines: int
+    now_us: int
+
+
 class LogIngestor:
     """Applies batches of lines from any log source to the store, exactly once."""
 
@@ -405,6 +427,8 @@ class LogIngestor:
         self._farmers = farmers
         self._clock = clock
         self._sources: dict[str, StoredSource] = {}
+        # The state after the last prepared (maybe not yet stored) batch, per source.
+        self._planned: dict[str, SourceCursor] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
     @property
@@ -439,6 +463,7 @@ class LogIngestor:
             stored = await self._source(source)
             await self._store.reset_cursor(stored, self._clock.now_us())
             self._sources.pop(source.key, None)
+            self._planned.pop(source.key, None)
 
     async def ingest(self, source: SourceRef, lines: Sequence[LogLine]) -> IngestStats:
         """Parse, resolve farms, and store a batch with its end position in one transaction."""
@@ -454,19 +479,61 @@ class LogIngestor:
         if not lines:
             return IngestStats(0, 0, 0)
         async with self._locks.setdefault(source.key, asyncio.Lock()):
-            stored = await self._source(source)
-            now = self._clock.now_us()
-            if len(lines) >= _THREAD_THRESHOLD:
-                plan = await asyncio.to_thread(plan_batch, stored.cursor, lines, now, position)
-            else:
-                plan = plan_batch(stored.cursor, lines, now, position)
-            written = await self._store.write(stored, plan.batch, now)
-            # Only after the commit does the in-memory state move on.
-            self._sources[source.key] = StoredSource(
-                stored.id, stored.key, stored.role, stored.farmer_id, plan.batch.cursor
+            self._planned.pop(source.key, None)
+            prepared = await self._prepare(source, lines, position)
+            return await self._commit(prepared)
+
+    async def prepare(
+        self, source: SourceRef, lines: Sequence[Line], position: str
+    ) -> PreparedBatch:
+        """Plan a batch on top of the last prepared one, without writing it.
+
+        With :meth:`commit` this lets a backfill plan batch N+1 while batch N is being written
+        (SQLite works outside the GIL, so the two overlap). One producer per source; commit the
+        prepared batches in order. A failed commit invalidates the ones prepared after it.
+        """
+        return await self._prepare(source, lines, position)
+
+    async def commit(self, prepared: PreparedBatch) -> IngestStats:
+        """Store a prepared batch and its position in one transaction."""
+        async with self._locks.setdefault(prepared.source.key, asyncio.Lock()):
+            return await self._commit(prepared)
+
+    async def _prepare(
+        self, source: SourceRef, lines: Sequence[Line], position: str
+    ) -> PreparedBatch:
+        stored = await self._source(source)
+        base = self._planned.get(source.key, stored.cursor)
+        now = self._clock.now_us()
+        if len(lines) >= _THREAD_THRESHOLD:
+            plan = await asyncio.to_thread(plan_batch, base, lines, now, position)
+        else:
+            plan = plan_batch(base, lines, now, position)
+        self._planned[source.key] = plan.batch.cursor
+        return PreparedBatch(source, base, plan, len(lines), now)
+
+    async def _commit(self, prepared: PreparedBatch) -> IngestStats:
+        key = prepared.source.key
+        stored = await self._source(prepared.source)
+        if stored.cursor != prepared.base:
+            self._planned.pop(key, None)
+            raise StaleBatchError(
+                f"{key}: a batch was planned on a state that was never stored; plan it again"
             )
+        plan = prepared.plan
+        try:
+            written = await self._store.write(stored, plan.batch, prepared.now_us)
+        except BaseException:
+            self._planned.pop(key, None)
+            raise
+        # Only after the commit does the stored state move on.
+        self._sources[key] = StoredSource(
+            stored.id, stored.key, stored.role, stored.farmer_id, plan.batch.cursor
+        )
+        if self._planned.get(key) == plan.batch.cursor:
+            self._planned.pop(key, None)
         return IngestStats(
-            lines=len(lines),
+            lines=prepared.lines,
             matched=plan.matched,
             unmatched=plan.unmatched,
             by_kind=plan.by_kind,

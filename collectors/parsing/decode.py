@@ -40,9 +40,8 @@ class DecodedLine:
 _FRAME_HEADER_LEN = 8
 _FRAME_STREAMS = (0, 1, 2)
 _BOM = b"\xef\xbb\xbf"
-_JSON_HEAD = b'{"log":"'
-_JSON_STREAM = b'","stream":"'
-_JSON_TIME = b'"time":"'
+# A json-file entry holding one whole line with no escape but its final newline.
+_JSON_SIMPLE = re.compile(rb'\{"log":"([^"\\]*)\\n","stream":"[a-z]+","time":"([0-9T:.Z+-]+)"\}')
 
 
 _LineHandler = Callable[[bytes | bytearray, int], "DecodedLine | None"]
@@ -265,11 +264,14 @@ class LineDecoder:
         if last_nl >= start:
             offset = self._offset
             chunk = data[start:last_nl]
-            for raw in chunk.split(b"\n"):
-                offset += len(raw) + 1
-                line = handle(raw[:limit] if len(raw) > limit else raw, offset)
-                if line is not None:
-                    out.append(line)
+            if self.framing is Framing.JSON_FILE:
+                offset = self._json_chunk(chunk, offset, out)
+            else:
+                for raw in chunk.split(b"\n"):
+                    offset += len(raw) + 1
+                    line = handle(raw[:limit] if len(raw) > limit else raw, offset)
+                    if line is not None:
+                        out.append(line)
             self._offset = offset
             start = last_nl + 1
         if start < len(data):
@@ -292,25 +294,32 @@ class LineDecoder:
             return DecodedLine(text, end, received)
         return DecodedLine(text, end, None)
 
+    def _json_chunk(self, chunk: bytes, offset: int, out: list[DecodedLine]) -> int:
+        """Complete json-file entries; the common one (a whole line, no escape but its "\n")
+        is taken apart by one regex, anything else by the json module."""
+        limit = self._max_raw
+        max_text = self.max_line_bytes
+        simple = _JSON_SIMPLE.fullmatch
+        append = out.append
+        for entry in chunk.split(b"\n"):
+            offset += len(entry) + 1
+            # Longer than Docker ever writes: cut, so it fails to parse and is dropped.
+            raw = entry[:limit] if len(entry) > limit else entry
+            match = simple(raw) if not self._json_parts else None
+            if match is not None:
+                log, when = match.groups()
+                text = log.decode("utf-8", "replace")
+                if len(text) > max_text:
+                    text = _cut_text(text, max_text)
+                append(DecodedLine(text, offset, parse_rfc3339_us(when.decode("ascii"))))
+                continue
+            line = self._json_entry(raw, offset)
+            if line is not None:
+                append(line)
+        return offset
+
     def _json_entry(self, raw: bytes | bytearray, end: int) -> DecodedLine | None:
         """One json-file entry; a line only when its ``log`` ends in a newline."""
-        if not self._json_parts and raw.startswith(_JSON_HEAD):
-            # Fast path for the common entry: a whole line with no escape but its final "\n".
-            cut = raw.rfind(_JSON_STREAM)
-            if (
-                cut > 0
-                and raw.endswith(b'"}')
-                and raw[cut - 2 : cut] == b"\\n"
-                and raw.find(b"\\", 8, cut - 2) < 0
-            ):
-                at = raw.find(_JSON_TIME, cut)
-                received = None
-                if at > 0:
-                    received = parse_rfc3339_us(raw[at + 8 : -2].decode("ascii", "replace"))
-                text = raw[8 : cut - 2].decode("utf-8", "replace")
-                if len(text) > self.max_line_bytes:
-                    text = _cut_text(text, self.max_line_bytes)
-                return DecodedLine(text, end, received)
         try:
             entry = json.loads(raw.decode("utf-8", "replace"))
         except (ValueError, RecursionError):

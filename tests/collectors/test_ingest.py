@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from collectors.clock import FakeClock
-from collectors.ingest import LogIngestor
+from collectors.ingest import LogIngestor, StaleBatchError
 from collectors.models.events import EventKind
 from collectors.models.logs import LogLine, SourceRef
 from collectors.parsing.decode import Framing, LineDecoder, detect_framing
@@ -373,3 +373,26 @@ async def test_garbage_gives_no_rows_and_no_exception(db: Database, clock: FakeC
     samples = await rows(db, "SELECT max(length(sample)) FROM unmatched_lines")
     assert samples[0][0] is not None
     assert int(samples[0][0]) <= 500  # type: ignore[call-overload]
+
+
+async def test_pipelined_prepare_and_commit(db: Database, clock: FakeClock) -> None:
+    ingestor = await make_ingestor(db, clock)
+    lines = log_lines(LOGS / "farmer-current.log")
+    first = await ingestor.prepare(FARMER, lines[:20], lines[19].position)
+    second = await ingestor.prepare(FARMER, lines[20:], lines[-1].position)  # on top of first
+    await db.conn.execute(
+        "CREATE TRIGGER boom BEFORE INSERT ON rewards BEGIN SELECT RAISE(ABORT, 'full'); END"
+    )
+    with pytest.raises(Exception, match="full"):
+        await ingestor.commit(first)
+    with pytest.raises(StaleBatchError):
+        await ingestor.commit(second)  # it was planned on a state that never got stored
+    await db.conn.execute("DROP TRIGGER boom")
+    assert await ingestor.position(FARMER) is None
+    first = await ingestor.prepare(FARMER, lines[:20], lines[19].position)
+    second = await ingestor.prepare(FARMER, lines[20:], lines[-1].position)
+    await ingestor.commit(first)
+    stats = await ingestor.commit(second)
+    assert stats.unresolved_farm == 0
+    assert await rewards_by_farm(db) == {FARM_A: 4, FARM_B: 2}
+    assert await ingestor.position(FARMER) == lines[-1].position
