@@ -22,7 +22,6 @@ from typing import TextIO
 
 from collectors.clock import Clock, SystemClock
 from collectors.ingest import IngestStats, LogIngestor
-from collectors.logs_collector import file_key
 from collectors.models.events import EventKind, FarmSummary
 from collectors.models.logs import Role, SourceRef
 from collectors.parsing.decode import DecodedLine, Framing, LineDecoder, detect_framing
@@ -66,6 +65,11 @@ class BackfillReport:
     events_written: int = 0
     rewards_written: int = 0
     farms: list[FarmSummary] = field(default_factory=list)
+
+
+def file_source_key(path: Path, host: str = "local") -> str:
+    """The file follower's key (``file:<host>:<absolute path>``): both share one position."""
+    return f"file:{host}:{os.path.abspath(path.expanduser())}"
 
 
 def detect_role(texts: Sequence[str], path: Path) -> Role:
@@ -170,7 +174,7 @@ async def _read_and_ingest(
     framing = detect_framing(head)
     result.framing = framing
     prefix = FilePosition(identity, 0).encode().removesuffix("0")  # "<identity>:" + offset
-    key = file_key("local", path)
+    key = file_source_key(path)
 
     # Role from content: decode the first chunk on its own (cheap, and a new decoder later).
     first = LineDecoder(framing, max_line_bytes=max_line_bytes)
