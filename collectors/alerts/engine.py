@@ -30,6 +30,7 @@ from collectors.models.notify import Notification, Severity, Topic
 from collectors.runner import LoopStatus, run_forever
 from collectors.settings import AlertsSettings
 from collectors.store.alerts import (
+    AlertInputReader,
     AlertStore,
     load_states_in,
     log_transition_in,
@@ -193,3 +194,24 @@ class AlertEngine:
             await enqueue_in(conn, notification, now_us)
         log.info("daily summary for %s queued", slot.local_day)
         return slot.local_day
+
+
+def build_alert_engine(db: Database, settings: AlertsSettings, clock: Clock) -> AlertEngine:
+    """The engine reading its inputs and summaries from the store (the composition root's
+    one call)."""
+    reader = AlertInputReader(db)
+
+    async def gather_inputs(now_us: int) -> AlertInputs:
+        return await reader.gather(now_us, settings)
+
+    async def gather_summary(slot: SummarySlot) -> SummaryData:
+        return await reader.summary(slot.local_day, settings.timezone, slot.start_us, slot.due_us)
+
+    return AlertEngine(
+        db,
+        AlertStore(db),
+        settings,
+        clock,
+        gather_inputs=gather_inputs,
+        gather_summary=gather_summary,
+    )

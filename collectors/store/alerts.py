@@ -1,15 +1,41 @@
-"""Alert SQL: alert state rows, the transition log, summary bookkeeping.
-
-The reads that gather :class:`AlertInputs` and the summary data from the other areas' tables
-live in :mod:`collectors.store.alert_inputs`.
+"""Alert SQL: alert state rows, the transition log, summary bookkeeping, and the reads that
+gather the rules' inputs and the daily summary from the logs, metrics and wallets tables.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
 import aiosqlite
 
-from collectors.models.alerts import AlertState, Phase, Rule, Transition
+from collectors.alerts.rules import MISS_NAMES, counter_increase
+from collectors.models.alerts import (
+    AlertInputs,
+    AlertState,
+    BalanceReading,
+    FarmerDay,
+    FarmErrorEvent,
+    FarmState,
+    Miss,
+    MissKind,
+    NodeState,
+    OpenProblem,
+    Phase,
+    PlotProgress,
+    Rule,
+    SourceActivity,
+    SummaryData,
+    TargetHealth,
+    Transition,
+    WalletDay,
+    WalletState,
+    WalletTransfer,
+)
 from collectors.models.notify import Severity
+from collectors.settings import AlertsSettings
 from collectors.store.database import Database
 
 _STATE_COLUMNS = (
@@ -143,3 +169,580 @@ class AlertStore:
         ) as cur:
             row = await cur.fetchone()
         return (row["local_day"], row["sent_us"]) if row else None
+
+
+# --- gathering the rules' inputs from the other areas' tables --------------------------------
+
+US = 1_000_000
+MINUTE_US = 60 * US
+HOUR_US = 3600 * US
+DAY_US = 24 * HOUR_US
+SIGNED = "signed"
+MISS_OUTCOMES = {
+    "solution_failed": MissKind.FAILED_SOLUTION,
+    "proving_skipped": MissKind.PROVING_SKIPPED,
+    "signature_failed": MissKind.FAILED_SIGNATURE,
+}
+FATAL_EVENT_KINDS = ("farm_exited", "farm_stopped")
+NONFATAL_EVENT_KINDS = ("farming_error",)
+# Proving outcomes counted by the farmer's metrics that are missed rewards.
+METRIC_MISSES = (
+    ("proving_timeout", MissKind.PROVING_TIMEOUT),
+    ("proving_rejected", MissKind.REJECTED_PROOF),
+    ("proving_failed", MissKind.FAILED_SOLUTION),
+)
+# A farm that left the metrics this long ago is no longer watched (wipe it to forget it).
+REMOVED_FARM_WATCH_US = 7 * DAY_US
+# Wallet rules look at a day of balances; large transfers at the last hours.
+WALLET_WINDOW_US = 25 * HOUR_US
+NODE_INFORMANT_FRESH_US = 10 * MINUTE_US
+
+
+def _data(raw: str | None) -> dict[str, Any]:
+    """An event's JSON ``data`` column; anything else reads as empty."""
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _error_message(kind: str, data: dict[str, Any]) -> str:
+    error = data.get("error") or data.get("message") or ""
+    label = {
+        "farm_exited": "Farm exited with error",
+        "farm_stopped": "Farm errored and stopped",
+        "farming_error": "Non-fatal farming error",
+    }.get(kind, kind)
+    return f"{label}: {error}" if error else label
+
+
+@dataclass(slots=True)
+class _FarmBuild:
+    farm_id: str
+    farmer: str
+    first_seen_us: int
+    last_seen_us: int
+    allocated_bytes: int | None
+    errors: list[FarmErrorEvent] = field(default_factory=list)
+    error_totals: list[tuple[int, float]] = field(default_factory=list)
+    in_latest_run: bool | None = None
+    latest_run_started_us: int | None = None
+    in_latest_scrape: bool | None = None
+    latest_scrape_us: int | None = None
+    plot_kind: str | None = None
+    plot_percent: float | None = None
+    plot_updated_us: int | None = None
+    plot_complete: bool = False
+    sectors_remaining: int | None = None
+    rewards: list[int] = field(default_factory=list)
+    misses: list[Miss] = field(default_factory=list)
+
+    def freeze(self) -> FarmState:
+        return FarmState(
+            farm_id=self.farm_id,
+            farmer=self.farmer,
+            first_seen_us=self.first_seen_us,
+            last_seen_us=self.last_seen_us,
+            allocated_bytes=self.allocated_bytes,
+            errors=tuple(sorted(self.errors, key=lambda e: e.ts_us)),
+            farming_error_totals=tuple(sorted(self.error_totals)),
+            in_latest_run=self.in_latest_run,
+            in_latest_scrape=self.in_latest_scrape,
+            latest_run_started_us=self.latest_run_started_us,
+            latest_scrape_us=self.latest_scrape_us,
+            plot_kind=self.plot_kind,
+            plot_percent=self.plot_percent,
+            plot_updated_us=self.plot_updated_us,
+            plot_complete=self.plot_complete,
+            sectors_remaining=self.sectors_remaining,
+            reward_times_us=tuple(sorted(self.rewards)),
+            misses=tuple(sorted(self.misses, key=lambda m: m.ts_us)),
+        )
+
+
+class AlertInputReader:
+    """Reads the stored state of logs, metrics and wallets into :class:`AlertInputs`.
+
+    Tables of an area that is not installed (no migration yet) are skipped, so the rules judge
+    what is collected and say nothing about what is not.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+        async with self._db.conn.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
+    async def tables(self) -> frozenset[str]:
+        rows = await self._rows("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return frozenset(r["name"] for r in rows)
+
+    async def gather(self, now_us: int, settings: AlertsSettings) -> AlertInputs:
+        tables = await self.tables()
+        farms, farmer_rewards = await self._farms(tables, now_us, settings)
+        return AlertInputs(
+            now_us=now_us,
+            targets=await self._targets(tables),
+            sources=await self._sources(),
+            nodes=await self._nodes(tables, now_us),
+            farms=farms,
+            wallets=await self._wallets(tables, now_us),
+            farmer_rewards_us=farmer_rewards,
+        )
+
+    # --- endpoints, sources, node ----------------------------------------------------------
+
+    async def _targets(self, tables: frozenset[str]) -> tuple[TargetHealth, ...]:
+        if "metrics_targets" not in tables:
+            return ()
+        rows = await self._rows(
+            "SELECT target_key, kind, label, url, up, since_us, last_error, last_ok_us,"
+            " last_attempt_us FROM metrics_targets ORDER BY target_key"
+        )
+        return tuple(
+            TargetHealth(
+                key=r["target_key"],
+                kind=r["kind"],
+                label=r["label"] or r["url"],
+                up=bool(r["up"]),
+                first_seen_us=r["since_us"] or r["last_attempt_us"] or 0,
+                last_attempt_us=None if r["up"] is None else r["last_attempt_us"],
+                last_success_us=r["last_ok_us"],
+                last_error=r["last_error"],
+            )
+            for r in rows
+        )
+
+    async def _columns(self, table: str) -> frozenset[str]:
+        rows = await self._rows(f"SELECT name FROM pragma_table_info('{table}')")
+        return frozenset(r["name"] for r in rows)
+
+    async def _sources(self) -> tuple[SourceActivity, ...]:
+        # The log pipeline keeps the last line's time on the source; else the last event's.
+        last_line = (
+            "COALESCE(s.last_ts_us, (SELECT MAX(e.ts_us) FROM events e WHERE e.source_id = s.id))"
+            if "last_ts_us" in await self._columns("log_sources")
+            else "(SELECT MAX(e.ts_us) FROM events e WHERE e.source_id = s.id)"
+        )
+        rows = await self._rows(
+            f"SELECT s.key, s.role, s.updated_us, {last_line} AS last_us"
+            " FROM log_sources s ORDER BY s.key"
+        )
+        return tuple(
+            SourceActivity(
+                key=r["key"],
+                role=r["role"],
+                last_line_us=r["last_us"],
+                first_seen_us=r["updated_us"],
+            )
+            for r in rows
+        )
+
+    async def _nodes(self, tables: frozenset[str], now_us: int) -> tuple[NodeState, ...]:
+        if "node_metrics" in tables:
+            rows = await self._rows(
+                "SELECT target_key, ts_us, best, sync_target, peers, major_syncing"
+                " FROM node_metrics ORDER BY target_key"
+            )
+            if rows:
+                return tuple(
+                    NodeState(
+                        subject=r["target_key"],
+                        observed_us=r["ts_us"],
+                        best=r["best"],
+                        sync_target=r["sync_target"],
+                        peers=r["peers"],
+                        major_syncing=None
+                        if r["major_syncing"] is None
+                        else bool(r["major_syncing"]),
+                    )
+                    for r in rows
+                )
+        if "node_state" not in tables:
+            return ()
+        # No node metrics: the node's informant log line says the same every 5 s.
+        rows = await self._rows(
+            "SELECT s.key, n.ts_us, n.state, n.peers, n.best, n.target FROM node_state n"
+            " JOIN log_sources s ON s.id = n.source_id WHERE n.ts_us >= ? ORDER BY s.key",
+            (now_us - NODE_INFORMANT_FRESH_US,),
+        )
+        return tuple(
+            NodeState(
+                subject=r["key"],
+                observed_us=r["ts_us"],
+                best=r["best"],
+                sync_target=r["target"] if r["target"] is not None else r["best"],
+                peers=r["peers"],
+                major_syncing=r["state"] == "syncing",
+            )
+            for r in rows
+        )
+
+    # --- farms ------------------------------------------------------------------------------
+
+    async def _farms(
+        self, tables: frozenset[str], now_us: int, settings: AlertsSettings
+    ) -> tuple[tuple[FarmState, ...], dict[str, tuple[int, ...]]]:
+        rows = await self._rows(
+            "SELECT f.farm_id, COALESCE(fr.name, '') AS farmer, f.allocated_bytes,"
+            " f.first_seen_us, f.last_seen_us, f.active, f.removed_us"
+            " FROM farms f LEFT JOIN farmer fr ON fr.id = f.farmer_id"
+            " WHERE f.active = 1 OR f.removed_us >= ? ORDER BY f.farm_id",
+            (now_us - REMOVED_FARM_WATCH_US,),
+        )
+        farms: dict[str, _FarmBuild] = {}
+        for r in rows:
+            seen = r["last_seen_us"]
+            if not r["active"] and r["removed_us"] is not None:
+                seen = min(seen, r["removed_us"])
+            farms[r["farm_id"]] = _FarmBuild(
+                farm_id=r["farm_id"],
+                farmer=r["farmer"],
+                first_seen_us=r["first_seen_us"],
+                last_seen_us=seen,
+                allocated_bytes=r["allocated_bytes"],
+            )
+        await self._farm_errors(farms, now_us, settings)
+        await self._farm_runs(farms)
+        await self._farm_plots(farms)
+        farmer_rewards = await self._farm_rewards(farms, now_us, settings)
+        if "farm_metrics" in tables:
+            await self._farm_metrics(farms, now_us, settings)
+        return tuple(f.freeze() for f in farms.values()), farmer_rewards
+
+    async def _farm_errors(
+        self, farms: dict[str, _FarmBuild], now_us: int, settings: AlertsSettings
+    ) -> None:
+        kinds = FATAL_EVENT_KINDS + NONFATAL_EVENT_KINDS
+        marks = ",".join("?" * len(kinds))
+        since = now_us - int(settings.farm_error_window_minutes * MINUTE_US)
+        for r in await self._rows(
+            f"SELECT farm_id, ts_us, kind, data FROM events WHERE kind IN ({marks})"
+            " AND ts_us >= ? AND farm_id IS NOT NULL ORDER BY ts_us",
+            (*kinds, since),
+        ):
+            farm = farms.get(r["farm_id"])
+            if farm is not None:
+                farm.errors.append(
+                    FarmErrorEvent(
+                        ts_us=r["ts_us"],
+                        message=_error_message(r["kind"], _data(r["data"])),
+                        fatal=r["kind"] in FATAL_EVENT_KINDS,
+                    )
+                )
+
+    async def _farm_runs(self, farms: dict[str, _FarmBuild]) -> None:
+        """In or out of the latest farmer run's farm list (per log source)."""
+        rows = await self._rows(
+            "SELECT m.source_id, m.run_start_us, m.farm_id, latest.run_start_us AS latest_us"
+            " FROM farm_index_map m JOIN (SELECT source_id, MAX(run_start_us) AS run_start_us"
+            " FROM farm_index_map GROUP BY source_id) latest USING (source_id)"
+        )
+        in_latest: dict[str, int] = {}
+        earlier: dict[str, int] = {}
+        for r in rows:
+            if r["run_start_us"] == r["latest_us"]:
+                in_latest[r["farm_id"]] = r["latest_us"]
+            else:
+                earlier[r["farm_id"]] = max(earlier.get(r["farm_id"], 0), r["latest_us"])
+        for farm_id, farm in farms.items():
+            if farm_id in in_latest:
+                farm.in_latest_run = True
+                farm.latest_run_started_us = in_latest[farm_id]
+            elif farm_id in earlier:
+                farm.in_latest_run = False
+                farm.latest_run_started_us = earlier[farm_id]
+
+    async def _farm_plots(self, farms: dict[str, _FarmBuild]) -> None:
+        for r in await self._rows("SELECT farm_id, kind, percent, ts_us, complete_us FROM plots"):
+            farm = farms.get(r["farm_id"])
+            if farm is None:
+                continue
+            farm.plot_kind = r["kind"]
+            farm.plot_percent = r["percent"]
+            farm.plot_updated_us = r["ts_us"]
+            farm.plot_complete = r["complete_us"] is not None and r["complete_us"] >= r["ts_us"]
+
+    async def _farm_rewards(
+        self, farms: dict[str, _FarmBuild], now_us: int, settings: AlertsSettings
+    ) -> dict[str, tuple[int, ...]]:
+        lookback = now_us - int(settings.reward_lookback_days * DAY_US)
+        miss_since = now_us - int(settings.missed_rewards_window_minutes * MINUTE_US)
+        by_farmer: dict[str, list[int]] = {}
+        rows = await self._rows(
+            "SELECT r.farm_id, COALESCE(fr.name, '') AS farmer, r.ts_us, r.outcome, r.detail"
+            " FROM rewards r LEFT JOIN farmer fr ON fr.id = r.farmer_id"
+            " WHERE r.ts_us >= ? ORDER BY r.ts_us",
+            (min(lookback, miss_since),),
+        )
+        for r in rows:
+            farm = farms.get(r["farm_id"]) if r["farm_id"] else None
+            if r["outcome"] == SIGNED:
+                if r["ts_us"] >= lookback:
+                    by_farmer.setdefault(r["farmer"], []).append(r["ts_us"])
+                    if farm is not None:
+                        farm.rewards.append(r["ts_us"])
+            elif r["outcome"] in MISS_OUTCOMES and farm is not None and r["ts_us"] >= miss_since:
+                farm.misses.append(Miss(r["ts_us"], MISS_OUTCOMES[r["outcome"]], r["detail"] or ""))
+        return {name: tuple(times) for name, times in by_farmer.items()}
+
+    async def _farm_metrics(
+        self, farms: dict[str, _FarmBuild], now_us: int, settings: AlertsSettings
+    ) -> None:
+        latest_scrape: dict[str, int] = {}
+        for r in await self._rows(
+            "SELECT m.farm_id, m.ts_us, m.sectors_plotted, m.sectors_not_plotted,"
+            " m.sectors_expired, f.active,"
+            " (SELECT MAX(ts_us) FROM farmer_metrics fm WHERE fm.target_key = m.target_key)"
+            " AS scrape_us FROM farm_metrics m JOIN farms f USING (farm_id)"
+        ):
+            farm = farms.get(r["farm_id"])
+            if farm is None:
+                continue
+            farm.in_latest_scrape = bool(r["active"])
+            farm.latest_scrape_us = r["scrape_us"]
+            latest_scrape[farm.farm_id] = r["ts_us"]
+            remaining = int(r["sectors_not_plotted"]) + int(r["sectors_expired"])
+            farm.sectors_remaining = remaining
+            total = int(r["sectors_plotted"]) + remaining
+            if farm.plot_percent is None and total:
+                farm.plot_kind = (
+                    "replotting" if r["sectors_not_plotted"] == 0 and remaining else "plotting"
+                )
+                farm.plot_percent = 100.0 * (total - int(r["sectors_not_plotted"])) / total
+                farm.plot_complete = remaining == 0
+            if remaining and r["active"]:
+                # Progress in the metrics: since when has the work left not changed?
+                rows = await self._rows(
+                    "SELECT MIN(ts_us) AS since FROM farm_metric_snapshots WHERE farm_id = ?"
+                    " AND ts_us > COALESCE((SELECT MAX(ts_us) FROM farm_metric_snapshots"
+                    " WHERE farm_id = ? AND sectors_not_plotted + sectors_expired != ?), 0)",
+                    (farm.farm_id, farm.farm_id, remaining),
+                )
+                since = rows[0]["since"] if rows else None
+                if since is not None:
+                    farm.plot_updated_us = max(farm.plot_updated_us or 0, since)
+                    if farm.plot_complete:
+                        farm.plot_complete = False  # the metrics say work remains
+        window_start = now_us - int(
+            max(settings.farm_error_window_minutes, settings.missed_rewards_window_minutes)
+            * MINUTE_US
+        )
+        error_since = now_us - int(settings.farm_error_window_minutes * MINUTE_US)
+        miss_since = now_us - int(settings.missed_rewards_window_minutes * MINUTE_US)
+        history: dict[str, list[aiosqlite.Row]] = {}
+        for r in await self._rows(
+            "SELECT farm_id, ts_us, farming_errors, proving_timeout, proving_rejected,"
+            " proving_failed FROM farm_metric_snapshots WHERE ts_us >= ? ORDER BY farm_id, ts_us",
+            (window_start,),
+        ):
+            history.setdefault(r["farm_id"], []).append(r)
+        for farm_id, points in history.items():
+            farm = farms.get(farm_id)
+            if farm is None:
+                continue
+            farm.error_totals.extend(
+                (p["ts_us"], float(p["farming_errors"]))
+                for p in points
+                if p["ts_us"] >= error_since
+            )
+            recent = [p for p in points if p["ts_us"] >= miss_since]
+            for column, kind in METRIC_MISSES:
+                missed = counter_increase(float(p[column]) for p in recent)
+                farm.misses.extend(
+                    Miss(recent[-1]["ts_us"], kind, "counted in the farmer's metrics")
+                    for _ in range(min(missed, 100))
+                )
+
+    # --- wallets ----------------------------------------------------------------------------
+
+    async def _wallets(self, tables: frozenset[str], now_us: int) -> tuple[WalletState, ...]:
+        if not {"wallets", "wallet_balances", "wallet_transfers"} <= tables:
+            return ()
+        since = now_us - WALLET_WINDOW_US
+        out: list[WalletState] = []
+        for w in await self._rows("SELECT address, label FROM wallets ORDER BY label"):
+            balances = await self._rows(
+                "SELECT ts_us, block_number, free, reserved FROM wallet_balances"
+                " WHERE address = ? AND ts_us >= COALESCE((SELECT MAX(ts_us) FROM wallet_balances"
+                " WHERE address = ? AND ts_us < ?), ?) ORDER BY ts_us, id",
+                (w["address"], w["address"], since, since),
+            )
+            transfers = await self._rows(
+                "SELECT direction, counterparty, amount, block_number, block_hash, event_index,"
+                " ts_us FROM wallet_transfers WHERE address = ? AND ts_us >= ?"
+                " ORDER BY block_number, event_index",
+                (w["address"], since - HOUR_US),
+            )
+            out.append(
+                WalletState(
+                    address=w["address"],
+                    label=w["label"],
+                    readings=tuple(
+                        BalanceReading(
+                            ts_us=b["ts_us"],
+                            total=int(b["free"]) + int(b["reserved"]),
+                            block=b["block_number"],
+                        )
+                        for b in balances
+                    ),
+                    transfers=tuple(
+                        WalletTransfer(
+                            ts_us=t["ts_us"],
+                            amount=int(t["amount"]),
+                            outgoing=t["direction"] == "out",
+                            counterparty=t["counterparty"],
+                            ref=f"{t['block_hash']}:{t['event_index']}",
+                            block=t["block_number"],
+                        )
+                        for t in transfers
+                    ),
+                )
+            )
+        return tuple(out)
+
+    # --- the daily summary ------------------------------------------------------------------
+
+    async def summary(
+        self, local_day: str, timezone: str, start_us: int, end_us: int
+    ) -> SummaryData:
+        tables = await self.tables()
+        window = (start_us, end_us)
+        farmer_days = {
+            r["name"]: FarmerDay(r["name"]) for r in await self._rows("SELECT name FROM farmer")
+        }
+        for r in await self._rows(
+            "SELECT COALESCE(fr.name, '') AS farmer, r.outcome, COUNT(*) AS n FROM rewards r"
+            " LEFT JOIN farmer fr ON fr.id = r.farmer_id WHERE r.ts_us >= ? AND r.ts_us < ?"
+            " GROUP BY farmer, r.outcome",
+            window,
+        ):
+            day = farmer_days.get(r["farmer"], FarmerDay(r["farmer"]))
+            if r["outcome"] == SIGNED:
+                day = replace(day, signed=day.signed + r["n"])
+            else:
+                day = replace(day, misses=day.misses + r["n"])
+            farmer_days[r["farmer"]] = day
+        wallet_days: list[WalletDay] = []
+        if "chain_rewards" in tables:
+            for r in await self._rows(
+                "SELECT COALESCE(fr.name, '') AS farmer, c.kind, c.amount FROM chain_rewards c"
+                " LEFT JOIN farmer fr ON fr.id = c.farmer_id"
+                " WHERE c.ts_us >= ? AND c.ts_us < ? AND c.farmer_id IS NOT NULL",
+                window,
+            ):
+                day = farmer_days.get(r["farmer"], FarmerDay(r["farmer"]))
+                farmer_days[r["farmer"]] = replace(
+                    day,
+                    blocks=day.blocks + (r["kind"] == "block"),
+                    votes=day.votes + (r["kind"] == "vote"),
+                    amount=day.amount + int(r["amount"]),
+                )
+        if {"wallets", "chain_rewards", "wallet_balances", "wallet_transfers"} <= tables:
+            wallet_days = await self._wallet_days(start_us, end_us)
+        misses = await self._rows(
+            "SELECT outcome, COUNT(*) AS n FROM rewards WHERE ts_us >= ? AND ts_us < ?"
+            " AND outcome != ? GROUP BY outcome ORDER BY outcome",
+            (*window, SIGNED),
+        )
+        hourly: dict[int, tuple[int, int]] = {}
+        for r in await self._rows(
+            "SELECT (ts_us - ?) / ? AS hour, SUM(outcome = ?) AS wins, SUM(outcome != ?) AS missed"
+            " FROM rewards WHERE ts_us >= ? AND ts_us < ? GROUP BY hour",
+            (start_us, HOUR_US, SIGNED, SIGNED, *window),
+        ):
+            hourly[int(r["hour"])] = (int(r["wins"] or 0), int(r["missed"] or 0))
+        hours = max(1, -(-(end_us - start_us) // HOUR_US))
+        farms = await self.gather(end_us, AlertsSettings())
+        plotting = tuple(
+            PlotProgress(
+                farm_id=f.farm_id,
+                farmer=f.farmer,
+                kind="farming" if f.plot_complete or f.plot_kind is None else f.plot_kind,
+                percent=f.plot_percent,
+                sectors_remaining=f.sectors_remaining,
+            )
+            for f in farms.farms
+        )
+        problems = tuple(
+            OpenProblem(s.rule, s.subject, s.title, s.severity, s.opened_us)
+            for s in await AlertStore(self._db).open_alerts()
+        )
+        log_rows = await self._rows(
+            "SELECT transition, COUNT(*) AS n FROM alert_log WHERE ts_us >= ? AND ts_us < ?"
+            " GROUP BY transition",
+            window,
+        )
+        counts = {r["transition"]: r["n"] for r in log_rows}
+        return SummaryData(
+            local_day=local_day,
+            timezone=timezone,
+            start_us=start_us,
+            end_us=end_us,
+            farmers=tuple(sorted(farmer_days.values(), key=lambda d: d.farmer)),
+            wallets=tuple(wallet_days),
+            misses_by_kind=tuple(
+                (
+                    MISS_NAMES.get(
+                        MISS_OUTCOMES.get(r["outcome"], MissKind.FAILED_SOLUTION), r["outcome"]
+                    ),
+                    r["n"],
+                )
+                for r in misses
+            ),
+            plotting=plotting,
+            problems=problems,
+            hourly=tuple((start_us + h * HOUR_US, *hourly.get(h, (0, 0))) for h in range(hours)),
+            alerts_fired=counts.get("fire", 0),
+            alerts_resolved=counts.get("resolve", 0),
+        )
+
+    async def _wallet_days(self, start_us: int, end_us: int) -> list[WalletDay]:
+        out: list[WalletDay] = []
+        for w in await self._rows("SELECT address, label FROM wallets ORDER BY label"):
+            blocks = votes = amount = 0
+            for r in await self._rows(
+                "SELECT kind, amount FROM chain_rewards WHERE address = ? AND ts_us >= ?"
+                " AND ts_us < ?",
+                (w["address"], start_us, end_us),
+            ):
+                blocks += r["kind"] == "block"
+                votes += r["kind"] == "vote"
+                amount += int(r["amount"]) if r["kind"] in ("block", "vote") else 0
+            moved_in = moved_out = 0
+            for r in await self._rows(
+                "SELECT direction, amount FROM wallet_transfers WHERE address = ? AND ts_us >= ?"
+                " AND ts_us < ?",
+                (w["address"], start_us, end_us),
+            ):
+                if r["direction"] == "out":
+                    moved_out += int(r["amount"])
+                else:
+                    moved_in += int(r["amount"])
+            balance_rows = await self._rows(
+                "SELECT free, reserved FROM wallet_balances WHERE address = ? AND ts_us < ?"
+                " ORDER BY ts_us DESC, id DESC LIMIT 1",
+                (w["address"], end_us),
+            )
+            balance = (
+                int(balance_rows[0]["free"]) + int(balance_rows[0]["reserved"])
+                if balance_rows
+                else None
+            )
+            out.append(
+                WalletDay(
+                    label=w["label"],
+                    address=w["address"],
+                    blocks=blocks,
+                    votes=votes,
+                    amount=amount,
+                    balance=balance,
+                    transfers_in=moved_in,
+                    transfers_out=moved_out,
+                )
+            )
+        return out
