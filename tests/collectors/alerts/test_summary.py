@@ -18,8 +18,8 @@ US = 1_000_000
 AI3 = 10**18
 
 
-def utc(*args: int) -> int:
-    return to_us(datetime(*args, tzinfo=UTC))  # type: ignore[misc]
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> int:
+    return to_us(datetime(year, month, day, hour, minute, tzinfo=UTC))
 
 
 def make(db: Database, clock: FakeClock, **kw: object) -> AlertEngine:
@@ -114,7 +114,7 @@ async def test_summary_content_from_stored_rewards_and_open_alerts(
     assert (await engine.evaluate_once()).summary_sent == "2025-06-20"
     [summary] = await summaries(db)
     assert summary["title"] == "Daily summary for 2025-06-20"
-    fields = dict(summary["fields"])  # type: ignore[arg-type]
+    fields = {str(name): str(value) for name, value in summary["fields"]}  # type: ignore[attr-defined]
     assert fields["Farmer alice"] == "4 rewards signed, 1 missed"
     assert fields["Misses"] == "1 failed solution"
     assert f"{FARM_B} (alice): plotting 42.5%" in fields["Plotting"]
