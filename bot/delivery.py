@@ -6,8 +6,9 @@ item pending with a retry time: Discord's ``retry_after`` for a 429, else expone
 to 15 minutes, so an outage of any length delays messages and drops none. A message Discord can
 never accept (400) is marked dead.
 
-The crash window between "Discord accepted" and "marked sent": after a restart the item is still
-pending and is sent again.
+The window between "Discord accepted" and "marked sent": a graceful stop waits for the item in
+flight to be marked (see ``_finish_on_stop``). After a hard crash in that window the item is
+still pending and is sent again after the restart.
 - Channel messages carry a nonce derived from the fact's dedupe key, with ``enforce_nonce``:
   Discord answers a resend within its dedupe window (a few minutes) with the message it already
   created, so the retry right after the restart does not post twice.
@@ -20,9 +21,12 @@ Rewards can be sent each, batched (one message per ``rewards_batch_minutes``) or
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from typing import Any
 
 from bot.embeds import rewards_batch_embed
 from bot.notifiers import DeliveryError, Notifier, Outgoing, Sent
@@ -34,6 +38,7 @@ from collectors.store.outbox import OutboxStore
 log = logging.getLogger("cosmos.delivery")
 
 MAX_BACKOFF_S = 900.0
+STOP_GRACE_S = 20.0
 BATCH_DUE_KEY = "rewards:batch_due_us"
 
 
@@ -84,7 +89,25 @@ class DeliveryLoop:
                 return delay
         return 0.0 if len(items) >= self._batch_size else None
 
+    async def _finish_on_stop(self, work: Coroutine[Any, Any, float | None]) -> float | None:
+        """Run one send-and-mark to its end even when the loop is being stopped.
+
+        A graceful stop (SIGTERM) that cancelled between "Discord accepted" and "marked sent"
+        would re-post that message after the restart; so a stop waits (bounded) for the item
+        in flight, then stops.
+        """
+        task = asyncio.ensure_future(work)
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.wait_for(task, STOP_GRACE_S)
+            raise
+
     async def _send_one(self, item: OutboxItem) -> float | None:
+        return await self._finish_on_stop(self._deliver_one(item))
+
+    async def _deliver_one(self, item: OutboxItem) -> float | None:
         try:
             sent = await self._notifier.send(Outgoing.of(item))
         except DeliveryError as exc:
@@ -136,13 +159,17 @@ class DeliveryLoop:
         embed = rewards_batch_embed(rewards, min(i.created_us for i in rewards), now)
         nonce = hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()[:25]
         message = Outgoing(Topic.REWARDS.value, (embed,), nonce, f"{len(ids)} rewards")
-        try:
-            sent = await self._notifier.send(message)
-        except DeliveryError as exc:
-            return await self._failed(rewards, exc)
-        await self._done(rewards, sent)
-        await self._state.delete(BATCH_DUE_KEY)
-        return None
+
+        async def deliver() -> float | None:
+            try:
+                sent = await self._notifier.send(message)
+            except DeliveryError as exc:
+                return await self._failed(rewards, exc)
+            await self._done(rewards, sent)
+            await self._state.delete(BATCH_DUE_KEY)
+            return None
+
+        return await self._finish_on_stop(deliver())
 
     async def _outbox_defer(self, items: Sequence[OutboxItem], until_us: int) -> None:
         await self._state.defer([i.id for i in items], until_us)

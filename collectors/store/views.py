@@ -251,51 +251,71 @@ class ViewStore:
         farmer: str | None = None,
         wallet: str | None = None,
     ) -> RewardsReport:
+        """Counts per farm, AI3 per wallet and farm, and a time series, for a period.
+
+        One pass over each table's time-range index (grouped by farm or wallet and time
+        bucket); the rest is summed here, so a long period costs two index scans.
+        """
         since = now_us - span_us
         bucket_s = _bucket_seconds(span_us)
         bucket_us = bucket_s * 1_000_000
+        n_buckets = max(1, -(-span_us // bucket_us))
+        won_by_bucket = [0] * n_buckets
+        missed_by_bucket = [0] * n_buckets
+        amount_by_bucket = [0] * n_buckets
         farm_rows: list[FarmRewardRow] = []
-        buckets: dict[int, list[int]] = {}
-        if wallet is None:
-            farmer_clause, params = "", [since, now_us]  # type: tuple[str, list[object]]
-            if farmer is not None:
-                farmer_clause = (
-                    " AND COALESCE(r.farmer_id, (SELECT farmer_id FROM farms"
-                    " WHERE farm_id = r.farm_id)) = (SELECT id FROM farmer WHERE name = ?)"
-                )
-                params.append(farmer)
-            rows = await self._rows(
-                "SELECT r.farm_id, fr.name AS farmer, f.directory, "
-                " SUM(r.outcome = 'block') AS blocks, SUM(r.outcome = 'vote') AS votes,"
-                f" SUM({_IN_REWARD}) AS won, SUM(NOT {_IN_REWARD}) AS missed"
-                " FROM rewards r LEFT JOIN farms f ON f.farm_id = r.farm_id"
-                " LEFT JOIN farmer fr ON fr.id = COALESCE(f.farmer_id, r.farmer_id)"
-                f" WHERE r.ts_us >= ? AND r.ts_us < ?{farmer_clause}"
-                " GROUP BY r.farm_id ORDER BY won DESC, r.farm_id",
-                params,
-            )
-            amounts = await self.farm_amounts(since, now_us)
-            farm_rows = [
-                FarmRewardRow(
-                    farm_id=r["farm_id"] or "(unknown farm)",
-                    farmer=r["farmer"],
-                    directory=r["directory"],
-                    blocks=int(r["blocks"]),
-                    votes=int(r["votes"]),
-                    rewards=int(r["won"]),
-                    missed=int(r["missed"]),
-                    amount=amounts.get(r["farm_id"], 0),
-                )
-                for r in rows
-            ]
+        farms = {
+            r["farm_id"]: r
             for r in await self._rows(
-                f"SELECT (ts_us - ?) / ? AS b, SUM({_IN_REWARD}) AS won,"
-                f" SUM(NOT {_IN_REWARD}) AS missed FROM rewards r"
-                f" WHERE ts_us >= ? AND ts_us < ?{farmer_clause} GROUP BY b",
-                [since, bucket_us, *params],
+                "SELECT f.farm_id, f.directory, f.farmer_id, fr.name AS farmer FROM farms f"
+                " LEFT JOIN farmer fr ON fr.id = f.farmer_id"
+            )
+        }
+        farmer_id = None
+        if farmer is not None:
+            found = await self._rows("SELECT id FROM farmer WHERE name = ?", (farmer,))
+            farmer_id = found[0]["id"] if found else -1
+        amounts, wallet_rows, chain_counts = await self._chain_rewards_report(
+            since, now_us, bucket_us, wallet, amount_by_bucket
+        )
+        if wallet is None:
+            hint = await self._hint("rewards", "rewards_ts_cover")
+            per_farm: dict[str | None, list[int]] = {}
+            for r in await self._rows(
+                f"SELECT farm_id, farmer_id, (ts_us - ?) / ? AS b, SUM({_IN_REWARD}) AS won,"
+                f" SUM(NOT {_IN_REWARD}) AS missed FROM rewards{hint}"
+                " WHERE ts_us >= ? AND ts_us < ? GROUP BY farm_id, farmer_id, b",
+                (since, bucket_us, since, now_us),
             ):
-                buckets[int(r["b"])] = [int(r["won"]), int(r["missed"]), 0]
-        # The node tells a block from a vote (the farmer cannot): totals from its claim lines.
+                farm = farms.get(r["farm_id"])
+                owner = farm["farmer_id"] if farm is not None else r["farmer_id"]
+                if farmer_id is not None and owner != farmer_id:
+                    continue
+                won, missed, bucket = int(r["won"]), int(r["missed"]), int(r["b"])
+                won_by_bucket[bucket] += won
+                missed_by_bucket[bucket] += missed
+                totals = per_farm.setdefault(r["farm_id"], [0, 0])
+                totals[0] += won
+                totals[1] += missed
+            for fid, (won, missed) in per_farm.items():
+                farm = farms.get(fid)
+                amount, blocks, votes = amounts.get(fid, [0, 0, 0]) if fid else [0, 0, 0]
+                farm_rows.append(
+                    FarmRewardRow(
+                        farm_id=fid or "(unknown farm)",
+                        farmer=farm["farmer"] if farm is not None else None,
+                        directory=farm["directory"] if farm is not None else None,
+                        blocks=blocks,
+                        votes=votes,
+                        rewards=won,
+                        missed=missed,
+                        amount=amount,
+                    )
+                )
+            farm_rows.sort(key=lambda f: (-f.rewards, f.farm_id))
+        else:
+            # A wallet's view: its chain rewards are the series.
+            won_by_bucket = chain_counts
         claims = {
             r["kind"]: int(r["n"])
             for r in await self._rows(
@@ -304,10 +324,10 @@ class ViewStore:
                 (since, now_us),
             )
         }
-        wallet_rows = await self._wallet_rewards(since, now_us, wallet, bucket_us, buckets)
-        n_buckets = max(1, -(-span_us // bucket_us))
         series = tuple(
-            RewardBucket(since + i * bucket_us, *buckets.get(i, [0, 0, 0]))
+            RewardBucket(
+                since + i * bucket_us, won_by_bucket[i], missed_by_bucket[i], amount_by_bucket[i]
+            )
             for i in range(n_buckets)
         )
         return RewardsReport(
@@ -321,64 +341,63 @@ class ViewStore:
             votes=claims.get("claimed_vote", 0) if wallet is None else 0,
         )
 
-    async def _chain_reward_sums(
-        self, since: int, until: int, group: str, address: str | None, bucket_us: int = 0
-    ) -> list[aiosqlite.Row]:
-        """Exact AI3 sums of chain rewards, in SQL.
-
-        Amounts are decimal TEXT (too large for SQLite integers); summing the part above and
-        the last 9 digits separately keeps the total exact without loading every row.
-        """
-        key = f"(ts_us - {since}) / {bucket_us}" if group == "bucket" else group
-        return await self._rows(
-            f"SELECT {key} AS k, COUNT(*) AS n,"
-            " SUM(CAST(CASE WHEN length(amount) > 9 THEN substr(amount, 1, length(amount) - 9)"
-            " ELSE '0' END AS INTEGER)) AS hi, SUM(CAST(substr(amount, -9) AS INTEGER)) AS lo"
-            " FROM chain_rewards WHERE ts_us >= ? AND ts_us < ? AND kind IN ('block', 'vote')"
-            " AND (? IS NULL OR address = ?) GROUP BY k",
-            (since, until, address, address),
+    async def _hint(self, table: str, index: str) -> str:
+        """Name the covering index for the planner (statistics can mislead it), if present."""
+        found = await self._rows(
+            "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ? AND tbl_name = ?",
+            (index, table),
         )
+        return f" INDEXED BY {index}" if found else ""
 
-    async def _wallet_rewards(
+    async def _chain_rewards_report(
         self,
         since: int,
         until: int,
-        wallet: str | None,
         bucket_us: int,
-        buckets: dict[int, list[int]],
-    ) -> list[WalletRewardRow]:
-        """Reward amounts per wallet (from the chain); adds the amounts to the chart buckets."""
+        wallet: str | None,
+        amount_by_bucket: list[int],
+    ) -> tuple[dict[str, list[int]], list[WalletRewardRow], list[int]]:
+        """Per farm [AI3, blocks, votes], per wallet AI3, and counts per bucket, in one scan.
+
+        Amounts are decimal TEXT (too large for SQLite integers); summing the part above and
+        the last 9 digits separately keeps each sum exact without loading every row.
+        """
+        counts = [0] * len(amount_by_bucket)
         if "chain_rewards" not in await self.tables():
-            return []
+            return {}, [], counts
         labels = {w.address: w.label for w in await WalletStore(self._db).wallets()}
         address = None
         if wallet is not None:
             address = next((a for a, label in labels.items() if wallet in (label, a)), wallet)
-        rows = [
-            WalletRewardRow(
-                label=labels.get(r["k"], r["k"]),
-                address=r["k"],
-                count=int(r["n"]),
-                amount=int(r["hi"]) * 10**9 + int(r["lo"]),
-            )
-            for r in await self._chain_reward_sums(since, until, "address", address)
+        hint = await self._hint("chain_rewards", "chain_rewards_ts_cover")
+        per_farm: dict[str, list[int]] = {}
+        per_wallet: dict[str, list[int]] = {}
+        for r in await self._rows(
+            "SELECT address, farm_id, kind, (ts_us - ?) / ? AS b, COUNT(*) AS n,"
+            " SUM(CAST(CASE WHEN length(amount) > 9 THEN substr(amount, 1, length(amount) - 9)"
+            " ELSE '0' END AS INTEGER)) AS hi, SUM(CAST(substr(amount, -9) AS INTEGER)) AS lo"
+            f" FROM chain_rewards{hint} WHERE ts_us >= ? AND ts_us < ?"
+            " AND kind IN ('block', 'vote') AND (? IS NULL OR address = ?)"
+            " GROUP BY address, farm_id, kind, b",
+            (since, bucket_us, since, until, address, address),
+        ):
+            amount = int(r["hi"]) * 10**9 + int(r["lo"])
+            bucket = int(r["b"])
+            amount_by_bucket[bucket] += amount
+            counts[bucket] += int(r["n"])
+            if r["farm_id"] is not None:
+                farm = per_farm.setdefault(r["farm_id"], [0, 0, 0])
+                farm[0] += amount
+                farm[1 if r["kind"] == "block" else 2] += int(r["n"])
+            totals = per_wallet.setdefault(r["address"], [0, 0])
+            totals[0] += int(r["n"])
+            totals[1] += amount
+        wallets = [
+            WalletRewardRow(labels.get(a, a), a, count, amount)
+            for a, (count, amount) in per_wallet.items()
         ]
-        for r in await self._chain_reward_sums(since, until, "bucket", address, bucket_us):
-            bucket = buckets.setdefault(int(r["k"]), [0, 0, 0])
-            bucket[2] += int(r["hi"]) * 10**9 + int(r["lo"])
-            if wallet is not None:
-                bucket[0] += int(r["n"])
-        return sorted(rows, key=lambda w: (-w.amount, w.label))
-
-    async def farm_amounts(self, since: int, until: int) -> dict[str, int]:
-        """AI3 per farm from chain rewards linked to a farm."""
-        if "chain_rewards" not in await self.tables():
-            return {}
-        return {
-            r["k"]: int(r["hi"]) * 10**9 + int(r["lo"])
-            for r in await self._chain_reward_sums(since, until, "farm_id", None)
-            if r["k"] is not None
-        }
+        wallets.sort(key=lambda w: (-w.amount, w.label))
+        return per_farm, wallets, counts
 
     # --- nodes, farmers, wallets ------------------------------------------------------------
 
