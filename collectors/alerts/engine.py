@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import aiosqlite
 
@@ -41,6 +41,10 @@ from collectors.store.database import Database
 from collectors.store.outbox import enqueue_in
 
 log = logging.getLogger(__name__)
+
+HOUR_US = 3600 * 1_000_000
+# An open alert whose subject no rule has judged for this long is closed.
+ORPHAN_AFTER_US = 24 * HOUR_US
 
 GatherInputs = Callable[[int], Awaitable[AlertInputs]]
 GatherSummary = Callable[[SummarySlot], Awaitable[SummaryData]]
@@ -143,6 +147,12 @@ class AlertEngine:
                     transition = await self._apply(conn, states, condition, now_us)
                     if transition is not None:
                         transitions.append(transition)
+                judged = set(by_key)
+                for key, state in states.items():
+                    if key not in judged:
+                        closed = await self._close_orphan(conn, state, now_us)
+                        if closed is not None:
+                            transitions.append(closed)
         summary_day = await self._maybe_send_summary(now_us)
         for rule, subject, what, sent in transitions:
             log.info(
@@ -164,6 +174,8 @@ class AlertEngine:
         policy = policy_for(condition.rule, self._settings)
         previous = states.get((condition.rule, condition.subject))
         new, transition = step(previous, condition, now_us, policy)
+        if new.phase is not Phase.OK and now_us - new.updated_us >= HOUR_US:
+            new = replace(new, updated_us=now_us)  # still judged: not an orphan
         if new != previous and (previous is not None or new.phase is not Phase.OK):
             await save_state_in(conn, new)
         if transition is None:
@@ -176,6 +188,36 @@ class AlertEngine:
             await enqueue_in(conn, compose(new, transition, now_us, self._settings), now_us)
         await log_transition_in(conn, new, transition, now_us, sent=sent)
         return condition.rule, condition.subject, transition, sent
+
+    async def _close_orphan(
+        self, conn: aiosqlite.Connection, state: AlertState, now_us: int
+    ) -> tuple[Rule, str, Transition, bool] | None:
+        """Close an alert whose subject no rule has judged for a day (a farm wiped, a target
+        removed from the settings): told once if it had been announced, so nothing stays open."""
+        if state.phase is Phase.OK or now_us - state.updated_us < ORPHAN_AFTER_US:
+            return None
+        closed = replace(
+            state,
+            phase=Phase.OK,
+            since_us=None,
+            clear_since_us=None,
+            resolved_us=now_us,
+            updated_us=now_us,
+        )
+        await save_state_in(conn, closed)
+        if not state.is_open:
+            return None
+        sent = state.rule.value not in self._settings.muted
+        if sent:
+            notification = compose(closed, Transition.RESOLVE, now_us, self._settings)
+            notification = replace(
+                notification,
+                body="No longer watched (removed from the settings, wiped, or no data for a "
+                "day), so this alert is closed.",
+            )
+            await enqueue_in(conn, notification, now_us)
+        await log_transition_in(conn, closed, Transition.RESOLVE, now_us, sent=sent)
+        return state.rule, state.subject, Transition.RESOLVE, sent
 
     async def _maybe_send_summary(self, now_us: int) -> str | None:
         settings = self._settings

@@ -55,11 +55,12 @@ async def outbox(db: Database) -> list[tuple[str, str, dict[str, object]]]:
     return [(r["dedupe_key"], r["topic"], json.loads(r["payload"])) for r in rows]
 
 
-async def tick(engine: AlertEngine, endpoint: Endpoint, clock: FakeClock, seconds: float) -> None:
+async def tick(
+    engine: AlertEngine, endpoint: Endpoint, clock: FakeClock, seconds: float, step: float = 30
+) -> None:
     """Advance in 30 s steps as the supervised loop would, evaluating at each."""
-    steps = int(seconds // 30)
-    for _ in range(steps):
-        clock.advance(30)
+    for _ in range(int(seconds // step)):
+        clock.advance(step)
         endpoint.scrape()
         await engine.evaluate_once()
 
@@ -172,3 +173,42 @@ async def test_disabled_alerts_evaluate_nothing(db: Database, clock: FakeClock) 
     engine = make_engine(db, clock, endpoint, enabled=False)
     await tick(engine, endpoint, clock, 3600)
     assert await outbox(db) == []
+
+
+async def test_an_alert_whose_subject_vanished_is_closed_after_a_day(
+    db: Database, clock: FakeClock
+) -> None:
+    endpoint = Endpoint(clock)
+    endpoint.up = False
+    engine = make_engine(db, clock, endpoint, remind_first_hours=100.0)
+    await tick(engine, endpoint, clock, 6 * 60)
+    gone = AlertInputs(now_us=0)
+
+    async def nothing(now_us: int) -> AlertInputs:
+        return AlertInputs(now_us=now_us, targets=gone.targets)
+
+    # The target is removed from the settings: nobody judges it any more.
+    later = AlertEngine(
+        db, AlertStore(db), AlertsSettings(summary_enabled=False), clock, gather_inputs=nothing
+    )
+    clock.advance(23 * 3600)
+    await later.evaluate_once()
+    assert len(await AlertStore(db).open_alerts()) == 1
+    clock.advance(2 * 3600)
+    await later.evaluate_once()
+    assert await AlertStore(db).open_alerts() == []
+    last_key, _, payload = (await outbox(db))[-1]
+    assert last_key.endswith(":resolve")
+    assert "No longer watched" in str(payload["body"])
+
+
+async def test_a_long_open_alert_still_judged_is_not_closed_as_orphan(
+    db: Database, clock: FakeClock
+) -> None:
+    endpoint = Endpoint(clock)
+    endpoint.up = False
+    engine = make_engine(db, clock, endpoint)
+    await tick(engine, endpoint, clock, 3 * 24 * 3600, step=600)
+    [alert] = await AlertStore(db).open_alerts()
+    assert alert.reminders >= 3
+    assert [k for k, _, _ in await outbox(db) if k.endswith(":resolve")] == []
