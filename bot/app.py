@@ -109,6 +109,18 @@ def build_collectors(services: Services) -> list[Collector]:
                 explorer_url=services.settings.discord.explorer_url,
             )
         )
+    alerts = services.settings.alerts
+    if alerts.enabled or alerts.summary_enabled:
+        from collectors.alerts.engine import build_alert_engine
+
+        collectors.append(build_alert_engine(services.db, alerts, services.clock))
+    if alerts.health_port is not None or alerts.heartbeat_url:
+        from collectors.health import HealthServer, report_source
+
+        report = report_source(services.supervisor, list(collectors), services.clock)
+        collectors.append(
+            HealthServer(report, port=alerts.health_port, heartbeat_url=alerts.heartbeat_url)
+        )
     return collectors
 
 

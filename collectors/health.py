@@ -25,6 +25,7 @@ from collectors.service import Collector
 log = logging.getLogger(__name__)
 
 FAILURES_UNHEALTHY = 3
+COLLECTOR_TASK_PREFIX = "collector:"
 # A loop with no successful iteration for this long is stuck (longest loop interval is minutes).
 QUIET_UNHEALTHY_US = 15 * 60 * 1_000_000
 
@@ -115,7 +116,9 @@ def report_source(
                 statuses[collector.name] = status
         expected = [c.name for c in tasks if c.name != HealthServer.name]
         statuses.pop(HealthServer.name, None)
-        return assess(expected, supervisor.running, statuses, clock.now_us())
+        # The composition root names a collector's task "collector:<name>".
+        running = [name.removeprefix(COLLECTOR_TASK_PREFIX) for name in supervisor.running]
+        return assess(expected, running, statuses, clock.now_us())
 
     return report
 

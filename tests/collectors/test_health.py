@@ -76,7 +76,7 @@ async def test_healthz_answers_200_then_503_over_http(clock: FakeClock) -> None:
     async def wait_for_stop() -> None:
         await stop.wait()
 
-    supervisor.start("metrics", wait_for_stop())
+    supervisor.start("collector:metrics", wait_for_stop())
     status.iterations, status.last_ok_us = 3, clock.now_us()
 
     class Named:
