@@ -30,12 +30,23 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_status(args: argparse.Namespace) -> int:
+    from collectors.clock import SystemClock
+    from collectors.health import status_text
+
+    settings = load_settings(args.env_file)
+    print(asyncio.run(status_text(settings, SystemClock())))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cosmos", description="Monitor for Autonomys farmers")
     parser.add_argument("--env-file", default=".env", help="settings file (default .env)")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the collectors, and the Discord bot when configured")
     run.set_defaults(handler=_cmd_run)
+    status = sub.add_parser("status", help="what each source last did, and open alerts")
+    status.set_defaults(handler=_cmd_status)
     add_ingest_parser(sub)
     return parser
 

@@ -18,9 +18,13 @@ from dataclasses import asdict, dataclass
 import aiohttp
 from aiohttp import web
 
+from collectors.alerts.rules import duration
+from collectors.alerts.summary import local_text
 from collectors.clock import Clock
+from collectors.models.alerts import StatusOverview
 from collectors.runner import LoopStatus, Supervisor, run_forever
 from collectors.service import Collector
+from collectors.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -200,3 +204,83 @@ class HealthServer:
         finally:
             with contextlib.suppress(Exception):
                 await self.stop_http()
+
+
+def format_status(overview: StatusOverview, timezone: str, live: HealthReport | None) -> str:
+    """``cosmos status``: each source's last activity, open alerts, the outbox, the process."""
+
+    def when(us: int | None) -> str:
+        if us is None:
+            return "never"
+        return f"{local_text(us, timezone)} ({duration(overview.now_us - us)} ago)"
+
+    lines = [f"cosmos status at {local_text(overview.now_us, timezone)}", ""]
+    if live is None:
+        lines.append("Process: not answering on /healthz (not running, or no health_port set)")
+    else:
+        lines.append(f"Process: {'healthy' if live.healthy else 'UNHEALTHY'}")
+        for c in live.collectors:
+            last = when(c.last_ok_us) if c.iterations is not None else "-"
+            error = f"; last error: {c.last_error}" if c.last_error else ""
+            lines.append(
+                f"  {'ok ' if c.healthy else 'BAD'} {c.name}: {c.note}, last ok {last}{error}"
+            )
+    lines.append("")
+    lines.append("Sources, endpoints and wallets:")
+    if not overview.activity:
+        lines.append("  none stored yet")
+    for a in overview.activity:
+        mark = "ok " if a.ok else "BAD"
+        lines.append(f"  {mark} [{a.kind}] {a.name}: {a.note} {when(a.last_us)}")
+    lines.append("")
+    lines.append(f"Open alerts: {len(overview.open_alerts)}")
+    for alert in overview.open_alerts:
+        lines.append(f"  [{alert.severity.value}] {alert.title} (since {when(alert.opened_us)})")
+    lines.append("")
+    summary = overview.last_summary
+    lines.append(
+        f"Last daily summary: {summary[0]}, queued {when(summary[1])}"
+        if summary
+        else "Last daily summary: none yet"
+    )
+    outbox = ", ".join(f"{n} {state}" for state, n in overview.outbox) or "empty"
+    lines.append(f"Notification outbox: {outbox}")
+    return "\n".join(lines)
+
+
+def parse_report(text: str) -> HealthReport:
+    """A ``/healthz`` JSON answer back into a report (for ``cosmos status``)."""
+    data = json.loads(text)
+    return HealthReport(
+        healthy=data["status"] == "ok",
+        now_us=int(data["now_us"]),
+        collectors=tuple(CollectorHealth(**c) for c in data["collectors"]),
+    )
+
+
+async def fetch_live_report(port: int | None, timeout_s: float = 2.0) -> HealthReport | None:
+    """The running process's own report, if one answers on 127.0.0.1."""
+    if port is None:
+        return None
+    url = f"http://127.0.0.1:{port}/healthz"
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as session,
+            session.get(url) as response,
+        ):
+            return parse_report(await response.text())
+    except (aiohttp.ClientError, TimeoutError, ValueError, KeyError, TypeError):
+        return None
+
+
+async def status_text(settings: Settings, clock: Clock) -> str:
+    """``cosmos status`` from the database (and the live process when it answers)."""
+    from collectors.store.alerts import status_overview
+    from collectors.store.database import Database
+
+    if not settings.database_path.exists():
+        return f"No database at {settings.database_path} yet: cosmos has not run here."
+    async with Database(settings.database_path) as db:
+        overview = await status_overview(db, clock.now_us())
+    live = await fetch_live_report(settings.alerts.health_port)
+    return format_status(overview, settings.alerts.timezone, live)

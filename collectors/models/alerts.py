@@ -287,3 +287,26 @@ class SummaryData:
     hourly: tuple[tuple[int, int, int], ...] = ()
     alerts_fired: int = 0
     alerts_resolved: int = 0
+
+
+# --- cosmos status --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """One source, target or wallet and what it last did."""
+
+    kind: str  # "log" | "metrics" | "wallet"
+    name: str
+    last_us: int | None
+    ok: bool
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StatusOverview:
+    now_us: int
+    activity: tuple[Activity, ...]
+    open_alerts: tuple[AlertState, ...]
+    last_summary: tuple[str, int] | None
+    outbox: tuple[tuple[str, int], ...]

@@ -13,6 +13,7 @@ import aiosqlite
 
 from collectors.alerts.rules import MISS_NAMES, counter_increase
 from collectors.models.alerts import (
+    Activity,
     AlertInputs,
     AlertState,
     BalanceReading,
@@ -27,6 +28,7 @@ from collectors.models.alerts import (
     PlotProgress,
     Rule,
     SourceActivity,
+    StatusOverview,
     SummaryData,
     TargetHealth,
     Transition,
@@ -273,12 +275,12 @@ class AlertInputReader:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+    async def rows(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
         async with self._db.conn.execute(sql, params) as cur:
             return list(await cur.fetchall())
 
     async def tables(self) -> frozenset[str]:
-        rows = await self._rows("SELECT name FROM sqlite_master WHERE type = 'table'")
+        rows = await self.rows("SELECT name FROM sqlite_master WHERE type = 'table'")
         return frozenset(r["name"] for r in rows)
 
     async def gather(self, now_us: int, settings: AlertsSettings) -> AlertInputs:
@@ -286,8 +288,8 @@ class AlertInputReader:
         farms, farmer_rewards = await self._farms(tables, now_us, settings)
         return AlertInputs(
             now_us=now_us,
-            targets=await self._targets(tables),
-            sources=await self._sources(),
+            targets=await self.targets(tables),
+            sources=await self.sources(),
             nodes=await self._nodes(tables, now_us),
             farms=farms,
             wallets=await self._wallets(tables, now_us),
@@ -296,10 +298,10 @@ class AlertInputReader:
 
     # --- endpoints, sources, node ----------------------------------------------------------
 
-    async def _targets(self, tables: frozenset[str]) -> tuple[TargetHealth, ...]:
+    async def targets(self, tables: frozenset[str]) -> tuple[TargetHealth, ...]:
         if "metrics_targets" not in tables:
             return ()
-        rows = await self._rows(
+        rows = await self.rows(
             "SELECT target_key, kind, label, url, up, since_us, last_error, last_ok_us,"
             " last_attempt_us FROM metrics_targets ORDER BY target_key"
         )
@@ -318,17 +320,17 @@ class AlertInputReader:
         )
 
     async def _columns(self, table: str) -> frozenset[str]:
-        rows = await self._rows(f"SELECT name FROM pragma_table_info('{table}')")
+        rows = await self.rows(f"SELECT name FROM pragma_table_info('{table}')")
         return frozenset(r["name"] for r in rows)
 
-    async def _sources(self) -> tuple[SourceActivity, ...]:
+    async def sources(self) -> tuple[SourceActivity, ...]:
         # The log pipeline keeps the last line's time on the source; else the last event's.
         last_line = (
             "COALESCE(s.last_ts_us, (SELECT MAX(e.ts_us) FROM events e WHERE e.source_id = s.id))"
             if "last_ts_us" in await self._columns("log_sources")
             else "(SELECT MAX(e.ts_us) FROM events e WHERE e.source_id = s.id)"
         )
-        rows = await self._rows(
+        rows = await self.rows(
             f"SELECT s.key, s.role, s.updated_us, {last_line} AS last_us"
             " FROM log_sources s ORDER BY s.key"
         )
@@ -344,7 +346,7 @@ class AlertInputReader:
 
     async def _nodes(self, tables: frozenset[str], now_us: int) -> tuple[NodeState, ...]:
         if "node_metrics" in tables:
-            rows = await self._rows(
+            rows = await self.rows(
                 "SELECT target_key, ts_us, best, sync_target, peers, major_syncing"
                 " FROM node_metrics ORDER BY target_key"
             )
@@ -365,7 +367,7 @@ class AlertInputReader:
         if "node_state" not in tables:
             return ()
         # No node metrics: the node's informant log line says the same every 5 s.
-        rows = await self._rows(
+        rows = await self.rows(
             "SELECT s.key, n.ts_us, n.state, n.peers, n.best, n.target FROM node_state n"
             " JOIN log_sources s ON s.id = n.source_id WHERE n.ts_us >= ? ORDER BY s.key",
             (now_us - NODE_INFORMANT_FRESH_US,),
@@ -387,7 +389,7 @@ class AlertInputReader:
     async def _farms(
         self, tables: frozenset[str], now_us: int, settings: AlertsSettings
     ) -> tuple[tuple[FarmState, ...], dict[str, tuple[int, ...]]]:
-        rows = await self._rows(
+        rows = await self.rows(
             "SELECT f.farm_id, COALESCE(fr.name, '') AS farmer, f.allocated_bytes,"
             " f.first_seen_us, f.last_seen_us, f.active, f.removed_us"
             " FROM farms f LEFT JOIN farmer fr ON fr.id = f.farmer_id"
@@ -420,7 +422,7 @@ class AlertInputReader:
         kinds = FATAL_EVENT_KINDS + NONFATAL_EVENT_KINDS
         marks = ",".join("?" * len(kinds))
         since = now_us - int(settings.farm_error_window_minutes * MINUTE_US)
-        for r in await self._rows(
+        for r in await self.rows(
             f"SELECT farm_id, ts_us, kind, data FROM events WHERE kind IN ({marks})"
             " AND ts_us >= ? AND farm_id IS NOT NULL ORDER BY ts_us",
             (*kinds, since),
@@ -437,7 +439,7 @@ class AlertInputReader:
 
     async def _farm_runs(self, farms: dict[str, _FarmBuild]) -> None:
         """In or out of the latest farmer run's farm list (per log source)."""
-        rows = await self._rows(
+        rows = await self.rows(
             "SELECT m.source_id, m.run_start_us, m.farm_id, latest.run_start_us AS latest_us"
             " FROM farm_index_map m JOIN (SELECT source_id, MAX(run_start_us) AS run_start_us"
             " FROM farm_index_map GROUP BY source_id) latest USING (source_id)"
@@ -458,7 +460,7 @@ class AlertInputReader:
                 farm.latest_run_started_us = earlier[farm_id]
 
     async def _farm_plots(self, farms: dict[str, _FarmBuild]) -> None:
-        for r in await self._rows("SELECT farm_id, kind, percent, ts_us, complete_us FROM plots"):
+        for r in await self.rows("SELECT farm_id, kind, percent, ts_us, complete_us FROM plots"):
             farm = farms.get(r["farm_id"])
             if farm is None:
                 continue
@@ -473,7 +475,7 @@ class AlertInputReader:
         lookback = now_us - int(settings.reward_lookback_days * DAY_US)
         miss_since = now_us - int(settings.missed_rewards_window_minutes * MINUTE_US)
         by_farmer: dict[str, list[int]] = {}
-        rows = await self._rows(
+        rows = await self.rows(
             "SELECT r.farm_id, COALESCE(fr.name, '') AS farmer, r.ts_us, r.outcome, r.detail"
             " FROM rewards r LEFT JOIN farmer fr ON fr.id = r.farmer_id"
             " WHERE r.ts_us >= ? ORDER BY r.ts_us",
@@ -494,7 +496,7 @@ class AlertInputReader:
         self, farms: dict[str, _FarmBuild], now_us: int, settings: AlertsSettings
     ) -> None:
         latest_scrape: dict[str, int] = {}
-        for r in await self._rows(
+        for r in await self.rows(
             "SELECT m.farm_id, m.ts_us, m.sectors_plotted, m.sectors_not_plotted,"
             " m.sectors_expired, f.active,"
             " (SELECT MAX(ts_us) FROM farmer_metrics fm WHERE fm.target_key = m.target_key)"
@@ -517,7 +519,7 @@ class AlertInputReader:
                 farm.plot_complete = remaining == 0
             if remaining and r["active"]:
                 # Progress in the metrics: since when has the work left not changed?
-                rows = await self._rows(
+                rows = await self.rows(
                     "SELECT MIN(ts_us) AS since FROM farm_metric_snapshots WHERE farm_id = ?"
                     " AND ts_us > COALESCE((SELECT MAX(ts_us) FROM farm_metric_snapshots"
                     " WHERE farm_id = ? AND sectors_not_plotted + sectors_expired != ?), 0)",
@@ -535,7 +537,7 @@ class AlertInputReader:
         error_since = now_us - int(settings.farm_error_window_minutes * MINUTE_US)
         miss_since = now_us - int(settings.missed_rewards_window_minutes * MINUTE_US)
         history: dict[str, list[aiosqlite.Row]] = {}
-        for r in await self._rows(
+        for r in await self.rows(
             "SELECT farm_id, ts_us, farming_errors, proving_timeout, proving_rejected,"
             " proving_failed FROM farm_metric_snapshots WHERE ts_us >= ? ORDER BY farm_id, ts_us",
             (window_start,),
@@ -565,14 +567,14 @@ class AlertInputReader:
             return ()
         since = now_us - WALLET_WINDOW_US
         out: list[WalletState] = []
-        for w in await self._rows("SELECT address, label FROM wallets ORDER BY label"):
-            balances = await self._rows(
+        for w in await self.rows("SELECT address, label FROM wallets ORDER BY label"):
+            balances = await self.rows(
                 "SELECT ts_us, block_number, free, reserved FROM wallet_balances"
                 " WHERE address = ? AND ts_us >= COALESCE((SELECT MAX(ts_us) FROM wallet_balances"
                 " WHERE address = ? AND ts_us < ?), ?) ORDER BY ts_us, id",
                 (w["address"], w["address"], since, since),
             )
-            transfers = await self._rows(
+            transfers = await self.rows(
                 "SELECT direction, counterparty, amount, block_number, block_hash, event_index,"
                 " ts_us FROM wallet_transfers WHERE address = ? AND ts_us >= ?"
                 " ORDER BY block_number, event_index",
@@ -613,9 +615,9 @@ class AlertInputReader:
         tables = await self.tables()
         window = (start_us, end_us)
         farmer_days = {
-            r["name"]: FarmerDay(r["name"]) for r in await self._rows("SELECT name FROM farmer")
+            r["name"]: FarmerDay(r["name"]) for r in await self.rows("SELECT name FROM farmer")
         }
-        for r in await self._rows(
+        for r in await self.rows(
             "SELECT COALESCE(fr.name, '') AS farmer, r.outcome, COUNT(*) AS n FROM rewards r"
             " LEFT JOIN farmer fr ON fr.id = r.farmer_id WHERE r.ts_us >= ? AND r.ts_us < ?"
             " GROUP BY farmer, r.outcome",
@@ -629,7 +631,7 @@ class AlertInputReader:
             farmer_days[r["farmer"]] = day
         wallet_days: list[WalletDay] = []
         if "chain_rewards" in tables:
-            for r in await self._rows(
+            for r in await self.rows(
                 "SELECT COALESCE(fr.name, '') AS farmer, c.kind, c.amount FROM chain_rewards c"
                 " LEFT JOIN farmer fr ON fr.id = c.farmer_id"
                 " WHERE c.ts_us >= ? AND c.ts_us < ? AND c.farmer_id IS NOT NULL",
@@ -644,13 +646,13 @@ class AlertInputReader:
                 )
         if {"wallets", "chain_rewards", "wallet_balances", "wallet_transfers"} <= tables:
             wallet_days = await self._wallet_days(start_us, end_us)
-        misses = await self._rows(
+        misses = await self.rows(
             "SELECT outcome, COUNT(*) AS n FROM rewards WHERE ts_us >= ? AND ts_us < ?"
             " AND outcome != ? GROUP BY outcome ORDER BY outcome",
             (*window, SIGNED),
         )
         hourly: dict[int, tuple[int, int]] = {}
-        for r in await self._rows(
+        for r in await self.rows(
             "SELECT (ts_us - ?) / ? AS hour, SUM(outcome = ?) AS wins, SUM(outcome != ?) AS missed"
             " FROM rewards WHERE ts_us >= ? AND ts_us < ? GROUP BY hour",
             (start_us, HOUR_US, SIGNED, SIGNED, *window),
@@ -672,7 +674,7 @@ class AlertInputReader:
             OpenProblem(s.rule, s.subject, s.title, s.severity, s.opened_us)
             for s in await AlertStore(self._db).open_alerts()
         )
-        log_rows = await self._rows(
+        log_rows = await self.rows(
             "SELECT transition, COUNT(*) AS n FROM alert_log WHERE ts_us >= ? AND ts_us < ?"
             " GROUP BY transition",
             window,
@@ -703,9 +705,9 @@ class AlertInputReader:
 
     async def _wallet_days(self, start_us: int, end_us: int) -> list[WalletDay]:
         out: list[WalletDay] = []
-        for w in await self._rows("SELECT address, label FROM wallets ORDER BY label"):
+        for w in await self.rows("SELECT address, label FROM wallets ORDER BY label"):
             blocks = votes = amount = 0
-            for r in await self._rows(
+            for r in await self.rows(
                 "SELECT kind, amount FROM chain_rewards WHERE address = ? AND ts_us >= ?"
                 " AND ts_us < ?",
                 (w["address"], start_us, end_us),
@@ -714,7 +716,7 @@ class AlertInputReader:
                 votes += r["kind"] == "vote"
                 amount += int(r["amount"]) if r["kind"] in ("block", "vote") else 0
             moved_in = moved_out = 0
-            for r in await self._rows(
+            for r in await self.rows(
                 "SELECT direction, amount FROM wallet_transfers WHERE address = ? AND ts_us >= ?"
                 " AND ts_us < ?",
                 (w["address"], start_us, end_us),
@@ -723,7 +725,7 @@ class AlertInputReader:
                     moved_out += int(r["amount"])
                 else:
                     moved_in += int(r["amount"])
-            balance_rows = await self._rows(
+            balance_rows = await self.rows(
                 "SELECT free, reserved FROM wallet_balances WHERE address = ? AND ts_us < ?"
                 " ORDER BY ts_us DESC, id DESC LIMIT 1",
                 (w["address"], end_us),
@@ -746,3 +748,52 @@ class AlertInputReader:
                 )
             )
         return out
+
+
+async def status_overview(db: Database, now_us: int) -> StatusOverview:
+    """What ``cosmos status`` prints, read from the database alone."""
+    reader = AlertInputReader(db)
+    tables = await reader.tables()
+    activity: list[Activity] = []
+    for source in await reader.sources():
+        last = source.last_line_us
+        activity.append(
+            Activity("log", f"{source.role} {source.key}", last, last is not None, "last line")
+        )
+    for target in await reader.targets(tables):
+        if target.last_attempt_us is None:
+            activity.append(Activity("metrics", target.label, None, False, "never scraped"))
+            continue
+        note = "answering" if target.up else f"down: {target.last_error or 'no answer'}"
+        activity.append(
+            Activity(
+                "metrics",
+                f"{target.label} ({target.key})",
+                target.last_success_us,
+                target.up,
+                note,
+            )
+        )
+    if {"wallets", "wallet_balances"} <= tables:
+        for r in await reader.rows(
+            "SELECT w.label, w.address, (SELECT MAX(ts_us) FROM wallet_balances b"
+            " WHERE b.address = w.address) AS last_us FROM wallets w ORDER BY w.label"
+        ):
+            activity.append(
+                Activity(
+                    "wallet",
+                    f"{r['label']} ({r['address']})",
+                    r["last_us"],
+                    r["last_us"] is not None,
+                    "last balance",
+                )
+            )
+    store = AlertStore(db)
+    outbox_rows = await reader.rows("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state")
+    return StatusOverview(
+        now_us=now_us,
+        activity=tuple(activity),
+        open_alerts=tuple(await store.open_alerts()),
+        last_summary=await store.last_summary(),
+        outbox=tuple((r["state"], r["n"]) for r in outbox_rows),
+    )

@@ -5,14 +5,20 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
 import pytest
 from aiohttp import web
 
+from collectors.alerts.engine import build_alert_engine
 from collectors.clock import FakeClock
-from collectors.health import HealthReport, HealthServer, assess, report_source
+from collectors.health import HealthReport, HealthServer, assess, report_source, status_text
+from collectors.models.metrics import FailureKind
 from collectors.runner import LoopStatus, Supervisor
+from collectors.settings import AlertsSettings, load_settings
+from collectors.store.database import Database
+from tests.collectors.alerts.seed import FARM_C, NODE_TARGET, Seed
 
 MIN = 60 * 1_000_000
 
@@ -142,3 +148,43 @@ async def test_run_pings_the_heartbeat(beacon: tuple[Beacon, str], clock: FakeCl
         with pytest.raises(asyncio.CancelledError):
             await task
     assert receiver.hits >= 1
+
+
+async def test_cosmos_status_reads_the_database_and_the_live_process(
+    db: Database, clock: FakeClock
+) -> None:
+    seed = Seed(db)
+    now = clock.now_us()
+    farmer = await seed.farmer("alice", now)
+    src = await seed.source("file:local:farmer.log", "farmer", farmer, now)
+    await seed.farm(FARM_C, farmer, now)
+    await seed.event(src, now, "farm_stopped", FARM_C, error="I/O error")
+    await seed.metrics.record_failure(NODE_TARGET, FailureKind.UNREACHABLE, "refused", now)
+    engine = build_alert_engine(db, AlertsSettings(summary_enabled=False), clock)
+    await engine.evaluate_once()
+    supervisor = Supervisor()
+    server = HealthServer(report_source(supervisor, [engine], clock), port=0, heartbeat_url=None)
+    await server.start_http()
+    try:
+        settings = load_settings(
+            None,
+            database_path=db.path,
+            alerts={"health_port": server.bound_port, "timezone": "Europe/Berlin"},
+        )
+        text = await status_text(settings, clock)
+    finally:
+        await server.stop_http()
+    assert "cosmos status at 2025-06-20 10:00 CEST" in text
+    assert "Process: UNHEALTHY" in text  # the engine's task is not running in this test
+    assert "BAD alerts: not running" in text
+    assert "[log] farmer file:local:farmer.log: last line 2025-06-20 10:00 CEST" in text
+    assert f"BAD [metrics] node ({NODE_TARGET.key}): down: refused" in text
+    assert "Open alerts: 1" in text
+    assert f"[error] Farm {FARM_C} (alice) stopped with an error" in text
+    assert "Notification outbox: 1 pending" in text
+
+
+async def test_cosmos_status_without_a_database(tmp_path: Path, clock: FakeClock) -> None:
+    settings = load_settings(None, database_path=tmp_path / "none.db")
+    assert "has not run here" in await status_text(settings, clock)
+    assert not (tmp_path / "none.db").exists()
