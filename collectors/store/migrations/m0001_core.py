@@ -87,6 +87,8 @@ CREATE TABLE rewards (
     outcome      TEXT NOT NULL
         CHECK (outcome IN ('signed', 'solution_failed', 'proving_skipped', 'signature_failed')),
     reward_hash  TEXT,
+    -- A 64-bit digest of reward_hash: a small key for the uniqueness below.
+    reward_key   INTEGER,
     slot         INTEGER,
     sector_index INTEGER,
     detail       TEXT,
@@ -94,7 +96,7 @@ CREATE TABLE rewards (
     UNIQUE (source_id, ts_us, line_hash)
 );
 -- The same reward read from two sources (a file and the container) counts once.
-CREATE UNIQUE INDEX rewards_hash ON rewards(reward_hash) WHERE outcome = 'signed';
+CREATE UNIQUE INDEX rewards_key ON rewards(reward_key) WHERE outcome = 'signed';
 CREATE INDEX rewards_farm_ts ON rewards(farm_id, ts_us);
 CREATE INDEX rewards_ts ON rewards(ts_us);
 
