@@ -207,7 +207,8 @@ class AlertEngine:
         await save_state_in(conn, closed)
         if not state.is_open:
             return None
-        sent = state.rule.value not in self._settings.muted
+        policy = policy_for(state.rule, self._settings)
+        sent = state.rule.value not in self._settings.muted and policy.announce_resolve
         if sent:
             notification = compose(closed, Transition.RESOLVE, now_us, self._settings)
             notification = replace(

@@ -420,8 +420,7 @@ def balance_drop(inputs: AlertInputs, settings: AlertsSettings) -> list[Conditio
     tolerance = int(settings.balance_drop_tolerance_ai3 * AI3)
     out: list[Condition] = []
     for wallet in inputs.wallets:
-        if len(wallet.readings) < 2:
-            continue
+        # Fewer than two readings in the window: no drop seen, which clears an old one.
         drops = _unexplained_drops(wallet, tolerance, inputs.now_us - BALANCE_WINDOW_US)
         total = sum(amount for _, amount in drops)
         out.append(
