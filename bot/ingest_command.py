@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import socket
 import sys
 import time
@@ -70,6 +71,19 @@ class BackfillReport:
 def file_source_key(path: Path, host: str = "local") -> str:
     """The file follower's key (``file:<host>:<absolute path>``): both share one position."""
     return f"file:{host}:{os.path.abspath(path.expanduser())}"
+
+
+_DOCKER_STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z \S")
+_LINE_STAMP = re.compile(r"\S+Z (?:\x1b\[[0-9;]*m)?\d{4}-\d\d-\d\d[T ]")
+
+
+def has_docker_timestamps(texts: Sequence[str]) -> bool:
+    """``docker logs -t`` (or ``timestamps=1``) output: Docker's time before each line's own."""
+    head = [t for t in texts[:200] if t]
+    if not head:
+        return False
+    stamped = sum(1 for t in head if _DOCKER_STAMP.match(t) and _LINE_STAMP.match(t))
+    return stamped * 2 > len(head)
 
 
 def detect_role(texts: Sequence[str], path: Path) -> Role:
@@ -179,6 +193,12 @@ async def _read_and_ingest(
     # Role from content: decode the first chunk on its own (cheap, and a new decoder later).
     first = LineDecoder(framing, max_line_bytes=max_line_bytes)
     sample = [d.text for d in first.feed(os.pread(fd, READ_BYTES, 0))]
+    stamped = has_docker_timestamps(sample)
+    if stamped:
+        sample = [
+            d.text
+            for d in LineDecoder(framing, docker_timestamps=True).feed(os.pread(fd, READ_BYTES, 0))
+        ]
     result.role = detect_role(sample, path)
     ref = SourceRef(key, result.role)
 
@@ -201,7 +221,7 @@ async def _read_and_ingest(
     read_from = 0 if framing is Framing.DOCKER_FRAMES else start
     skip_until = start if framing is Framing.DOCKER_FRAMES else 0
 
-    decoder = LineDecoder(framing, max_line_bytes=max_line_bytes)
+    decoder = LineDecoder(framing, max_line_bytes=max_line_bytes, docker_timestamps=stamped)
     progress = _Progress(progress_out, path.name, st.st_size, start)
     offset = read_from
     pending: list[DecodedLine] = []

@@ -148,3 +148,24 @@ def test_samples_through_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture[s
         "SELECT substr(farm_id, -4), count(*) FROM rewards WHERE outcome = 'signed'"
         " GROUP BY farm_id ORDER BY 2 DESC",
     ) == [("1YZD", 8), ("2ZAE", 5), ("4CEF", 1)]
+
+
+@pytest.mark.parametrize("framing", ["plain", "frames"])
+def test_docker_logs_with_timestamps_are_recognised(
+    tmp_path: Path, framing: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``docker logs -t`` (or the API with ``timestamps=1``) puts Docker's time first."""
+    lines = (LOGS / "farmer-current.log").read_text().splitlines()
+    stamped = "".join(
+        f"2025-07-01T05:00:{i:02d}.123456789Z {line}\n" for i, line in enumerate(lines)
+    )
+    log = tmp_path / "docker-t.log"
+    log.write_bytes(stamped.encode() if framing == "plain" else as_frames(stamped))
+    db = tmp_path / "cosmos.db"
+    assert main(["ingest", str(log), "--db", str(db)]) == 0
+    assert "farmer log" in capsys.readouterr().out
+    assert query(
+        db, "SELECT farm_id, count(*) FROM rewards WHERE outcome = 'signed' GROUP BY 1"
+    ) == [("01JZAAAAAAAAAAAAAAAAAAAAAA", 4), ("01JZBBBBBBBBBBBBBBBBBBBBBB", 2)]
+    # The line's own time is kept (not Docker's).
+    assert query(db, "SELECT min(ts_us) FROM events") == [(1_751_328_000_000_001,)]
