@@ -442,7 +442,8 @@ def large_transfer_out(inputs: AlertInputs, settings: AlertsSettings) -> list[Co
     out: list[Condition] = []
     for wallet in inputs.wallets:
         for transfer in wallet.transfers:
-            if not transfer.outgoing or transfer.amount < threshold:
+            # One told by the wallet collector is not told twice.
+            if not transfer.outgoing or transfer.amount < threshold or transfer.announced:
                 continue
             out.append(
                 Condition(

@@ -127,6 +127,7 @@ class WalletTransfer:
     counterparty: str = ""
     ref: str = ""  # stable id (block hash and event index)
     block: int | None = None
+    announced: bool = False  # the wallet collector already told the farmer about it
 
 
 @dataclass(frozen=True, slots=True)

@@ -580,6 +580,15 @@ class AlertInputReader:
                 " ORDER BY block_number, event_index",
                 (w["address"], since - HOUR_US),
             )
+            keys = [f"transfer:{t['block_hash']}:{t['event_index']}" for t in transfers]
+            announced = {
+                r["dedupe_key"]
+                for r in await self.rows(
+                    "SELECT dedupe_key FROM outbox WHERE dedupe_key IN"
+                    " (SELECT value FROM json_each(?))",
+                    (json.dumps(keys),),
+                )
+            }
             out.append(
                 WalletState(
                     address=w["address"],
@@ -600,6 +609,7 @@ class AlertInputReader:
                             counterparty=t["counterparty"],
                             ref=f"{t['block_hash']}:{t['event_index']}",
                             block=t["block_number"],
+                            announced=f"transfer:{t['block_hash']}:{t['event_index']}" in announced,
                         )
                         for t in transfers
                     ),

@@ -17,6 +17,7 @@ from collectors.ingest import LogIngestor
 from collectors.metrics_collector import MetricsCollector
 from collectors.models.chain import BalanceSnapshot, BlockActivity, ChainBlock, Direction, Transfer
 from collectors.models.logs import LogLine, SourceRef
+from collectors.models.notify import Notification, Severity, Topic
 from collectors.parsing.decode import LineDecoder, detect_framing
 from collectors.settings import AlertsSettings, MetricsSettings, MetricsTarget
 from collectors.store.alerts import AlertStore
@@ -226,7 +227,7 @@ async def test_balance_drop_and_large_transfer_from_the_wallet_store(
         snap = BalanceSnapshot(address, clock.now_us(), block, free * AI3, 0, 0)
         await wallets.record_balances([snap], history_every_us=0)
 
-    async def transfer(block: int, amount: int) -> None:
+    async def transfer(block: int, amount: int, *, announced: bool) -> None:
         b = ChainBlock(block, f"0x{block:064x}", f"0x{block - 1:064x}", clock.now_us())
         t = Transfer(
             address,
@@ -239,18 +240,33 @@ async def test_balance_drop_and_large_transfer_from_the_wallet_store(
             1,
             clock.now_us(),
         )
-        await wallets.record_block(BlockActivity(b, (t,), ()), clock.now_us())
+
+        def announce(fact: object) -> Notification | None:
+            if not isinstance(fact, Transfer):
+                return None
+            return Notification(fact.dedupe_key, Topic.TRANSFERS, Severity.WARNING, "Sent")
+
+        await wallets.record_block(
+            BlockActivity(b, (t,), ()), clock.now_us(), announce=announce if announced else None
+        )
 
     e = engine(db, clock)
     await balance(100, 1000)
     clock.advance(60)
-    await transfer(105, 400)  # a large transfer out, on record
+    await transfer(105, 400, announced=True)  # the wallet collector told the farmer already
     clock.advance(60)
     await balance(110, 600)
     await e.evaluate_once()
-    assert [(r, w) for r, _, w, _ in await told(db)] == [("large_transfer_out", "fire")]
+    assert await told(db) == []
+    await transfer(115, 200, announced=False)  # stored during a catch-up, never announced
+    await balance(116, 400)
+    await e.evaluate_once()
+    [(rule, subject, what, payload)] = await told(db)
+    assert (rule, what) == ("large_transfer_out", "fire")
+    assert subject == f"{address}:0x{115:064x}:3"
+    assert "200.0000 AI3" in str(payload["title"])
     clock.advance(60)
-    await balance(120, 550)  # 50 AI3 gone with no transfer on record
+    await balance(120, 350)  # 50 AI3 gone with no transfer on record
     await e.evaluate_once()
     [*_, (rule, subject, what, payload)] = await told(db)
     assert (rule, subject, what) == ("balance_drop", address, "fire")

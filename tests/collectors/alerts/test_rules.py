@@ -248,6 +248,7 @@ def test_large_transfer_out_threshold_and_window() -> None:
             WalletTransfer(NOW - HOUR, 5 * AI3, True, "su9", "0x1:3"),
             WalletTransfer(NOW - HOUR, 500 * AI3, False, "su9", "0x1:4"),
             WalletTransfer(NOW - 7 * HOUR, 900 * AI3, True, "su9", "0x0:1"),
+            WalletTransfer(NOW - HOUR, 900 * AI3, True, "su9", "0x1:5", announced=True),
         ),
     )
     got = {c.subject: c.active for c in rules.large_transfer_out(AlertInputs(NOW, wallets=(w,)), S)}
