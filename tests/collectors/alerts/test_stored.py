@@ -265,3 +265,42 @@ async def test_states_survive_a_restart_of_the_process(db: Database, clock: Fake
         assert open_alert.subject == FARM_C
     finally:
         await again.close()
+
+
+async def test_node_sync_from_the_logs_when_no_node_metrics(db: Database, clock: FakeClock) -> None:
+    seed = Seed(db)
+    src = await seed.source("docker:local:node:node", "node", None, clock.now_us())
+    e = engine(db, clock)
+    for _ in range(24):  # the informant says "Syncing" 400 blocks behind with 3 peers
+        clock.advance(30)
+        async with db.transaction() as conn:
+            await conn.execute(
+                "INSERT OR REPLACE INTO node_state (source_id, ts_us, state, peers, best, target)"
+                " VALUES (?, ?, 'syncing', 3, 1000, 1400)",
+                (src, clock.now_us()),
+            )
+        await seed.event(src, clock.now_us(), "node_informant", None)
+        await e.evaluate_once()
+    assert sorted(await keys(db)) == [
+        "node_low_peers:docker:local:node:node:fire",
+        "node_not_synced:docker:local:node:node:fire",
+    ]
+
+
+async def test_farming_errors_rising_in_the_metrics(db: Database, clock: FakeClock) -> None:
+    seed = Seed(db)
+    farmer = await seed.farmer("alice", clock.now_us())
+    e = engine(db, clock)
+    for errors in (0.0, 0.0, 1.0, 2.0, 4.0):  # the counter climbs scrape after scrape
+        clock.advance(60)
+        await seed.farmer_scrape(clock.now_us(), farmer, {FARM_A: (100, 0)}, errors)
+        await e.evaluate_once()
+    [(key, payload)] = await sent(db)
+    assert key.startswith(f"alert:farm_error:{FARM_A}:")
+    assert payload["severity"] == "warning"
+    assert "4 farming errors" in str(payload["body"])
+    for _ in range(15):  # flat again: the window passes, then the resolve grace
+        clock.advance(60)
+        await seed.farmer_scrape(clock.now_us(), farmer, {FARM_A: (100, 0)}, 4.0)
+        await e.evaluate_once()
+    assert (await keys(db))[-1] == f"farm_error:{FARM_A}:resolve"
