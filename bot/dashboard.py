@@ -12,6 +12,7 @@ from typing import Protocol
 
 import discord
 
+from bot.delivery import finish_on_stop
 from bot.embeds import dashboard_embeds
 from bot.notifiers import MessageGone
 from collectors.clock import Clock
@@ -51,6 +52,11 @@ class Dashboard:
                 await self._state.delete(key)
         if not create:
             return None
-        message_id = await poster.post(embeds)
-        await self._state.set(key, message_id, self._clock.now_us())
-        return message_id
+
+        async def post() -> str:
+            posted = await poster.post(embeds)
+            await self._state.set(key, posted, self._clock.now_us())
+            return posted
+
+        # Posted but not remembered would mean a second dashboard after a restart.
+        return await finish_on_stop(post())

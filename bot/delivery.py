@@ -26,7 +26,7 @@ import contextlib
 import hashlib
 import logging
 from collections.abc import Coroutine, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.embeds import rewards_batch_embed
 from bot.notifiers import DeliveryError, Notifier, Outgoing, Sent
@@ -39,7 +39,25 @@ log = logging.getLogger("cosmos.delivery")
 
 MAX_BACKOFF_S = 900.0
 STOP_GRACE_S = 20.0
+
+T = TypeVar("T")
 BATCH_DUE_KEY = "rewards:batch_due_us"
+
+
+async def finish_on_stop(work: Coroutine[Any, Any, T], grace: float = STOP_GRACE_S) -> T:
+    """Run ``work`` to its end even when the caller is cancelled (then re-raise).
+
+    A graceful stop (SIGTERM) that cancelled between "Discord accepted" and "stored" would
+    post that message again after the restart; so a stop waits (bounded) for the send in
+    flight and its bookkeeping, then stops.
+    """
+    task = asyncio.ensure_future(work)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await asyncio.wait_for(task, grace)
+        raise
 
 
 def backoff_seconds(attempts: int) -> float:
@@ -89,23 +107,8 @@ class DeliveryLoop:
                 return delay
         return 0.0 if len(items) >= self._batch_size else None
 
-    async def _finish_on_stop(self, work: Coroutine[Any, Any, float | None]) -> float | None:
-        """Run one send-and-mark to its end even when the loop is being stopped.
-
-        A graceful stop (SIGTERM) that cancelled between "Discord accepted" and "marked sent"
-        would re-post that message after the restart; so a stop waits (bounded) for the item
-        in flight, then stops.
-        """
-        task = asyncio.ensure_future(work)
-        try:
-            return await asyncio.shield(task)
-        except asyncio.CancelledError:
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await asyncio.wait_for(task, STOP_GRACE_S)
-            raise
-
     async def _send_one(self, item: OutboxItem) -> float | None:
-        return await self._finish_on_stop(self._deliver_one(item))
+        return await finish_on_stop(self._deliver_one(item))
 
     async def _deliver_one(self, item: OutboxItem) -> float | None:
         try:
@@ -169,7 +172,7 @@ class DeliveryLoop:
             await self._state.delete(BATCH_DUE_KEY)
             return None
 
-        return await self._finish_on_stop(deliver())
+        return await finish_on_stop(deliver())
 
     async def _outbox_defer(self, items: Sequence[OutboxItem], until_us: int) -> None:
         await self._state.defer([i.id for i in items], until_us)

@@ -11,6 +11,7 @@ from discord.ext import commands
 
 from bot.cogs._reply import say
 from bot.dashboard import INTERVAL_SECONDS
+from bot.delivery import finish_on_stop
 from bot.notifiers import ChannelNotifier
 
 if TYPE_CHECKING:
@@ -59,6 +60,11 @@ class DashboardCog(commands.Cog):
             await self.ctx.state.delete(MESSAGE_KEY)
         now = self.ctx.services.clock.now_us()
         await self.ctx.state.set(CHANNEL_KEY, str(interaction.channel_id), now)
-        message_id = await poster.post(await self.ctx.dashboard.embeds())
-        await self.ctx.state.set(MESSAGE_KEY, message_id, now)
+        embeds = await self.ctx.dashboard.embeds()
+
+        async def post() -> None:
+            message_id = await poster.post(embeds)
+            await self.ctx.state.set(MESSAGE_KEY, message_id, now)
+
+        await finish_on_stop(post())
         await say(interaction, "Dashboard posted; it is updated every minute.")

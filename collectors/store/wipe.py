@@ -1,9 +1,10 @@
 """Clear stored data for a farm, a farmer, a wallet, or everything, across the tables that exist.
 
-Tables are found by their columns (``farm_id``, ``farmer_id``, ``wallet_id``/``address``), so the
-tables other areas add are wiped too. Never touched: the outbox (wiping it would let a fact be
-announced again), the bot's own state, log read positions (so old lines are not read again) and
-the configured (primary) farmer's row.
+Tables are found by their columns (``farm_id``, ``farmer_id``, ``address``), so tables other areas
+add are wiped too. Never touched (``KEEP``): the outbox (wiping it would let a fact be announced
+again), the bot's own state, read positions and cursors (so old lines and blocks are not read
+again), the alert state machine, and the configured (primary) farmer's row. Configuration rows
+and wallet history that merely point at a farm or farmer (``LINKS``) lose the link, not the row.
 """
 
 from __future__ import annotations
@@ -17,11 +18,24 @@ from collectors.models.views import Scope
 from collectors.store.database import Database
 
 KEEP = frozenset(
-    {"outbox", "outbox_delivery", "bot_state", "log_sources", "sqlite_sequence", "farmer"}
+    {
+        "outbox",
+        "outbox_delivery",
+        "bot_state",
+        "log_sources",
+        "farm_index_map",
+        "chain_blocks",
+        "alert_state",
+        "summary_runs",
+        "sqlite_sequence",
+        "farmer",
+    }
 )
-WALLET_TABLES = ("wallets", "wallet", "wallet_accounts")
+LINKS = frozenset({"wallets", "metrics_targets", "chain_rewards"})
+CONFIG = frozenset({"wallets", "metrics_targets"})
 
 _Run = Callable[[str, str, tuple[object, ...]], Awaitable[None]]
+_Unlink = Callable[[str, str, object], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,15 +73,22 @@ class WipeStore:
                 if cursor.rowcount > 0:
                     deleted[table] = deleted.get(table, 0) + cursor.rowcount
 
+            async def unlink(table: str, column: str, value: object) -> None:
+                cursor = await conn.execute(
+                    f'UPDATE "{table}" SET {column} = NULL WHERE {column} = ?', (value,)
+                )
+                if cursor.rowcount > 0:
+                    deleted[table] = deleted.get(table, 0) + cursor.rowcount
+
             if scope is Scope.ALL:
                 for table in columns:
-                    if table not in KEEP:
+                    if table not in KEEP and table not in CONFIG:
                         await run(table, "1 = 1", ())
                 await run("farmer", "is_primary = 0", ())
             elif scope is Scope.FARM:
                 if not target:
                     raise ValueError("name the farm to wipe")
-                await self._wipe_farms(conn, columns, [target], run)
+                await self._wipe_farms(conn, columns, [target], run, unlink)
             elif scope is Scope.FARMER:
                 farmer_id = await _one(conn, "SELECT id FROM farmer WHERE name = ?", target)
                 if farmer_id is None:
@@ -76,9 +97,13 @@ class WipeStore:
                     "SELECT farm_id FROM farms WHERE farmer_id = ?", (farmer_id,)
                 ) as cur:
                     farm_ids = [r[0] for r in await cur.fetchall()]
-                await self._wipe_farms(conn, columns, farm_ids, run, must_exist=False)
+                await self._wipe_farms(conn, columns, farm_ids, run, unlink, must_exist=False)
                 for table, cols in columns.items():
-                    if table not in KEEP and "farmer_id" in cols:
+                    if table in KEEP or "farmer_id" not in cols:
+                        continue
+                    if table in LINKS:
+                        await unlink(table, "farmer_id", farmer_id)
+                    else:
                         await run(table, "farmer_id = ?", (farmer_id,))
                 await run("farmer", "id = ? AND is_primary = 0", (farmer_id,))
             else:
@@ -91,6 +116,7 @@ class WipeStore:
         columns: dict[str, set[str]],
         farm_ids: list[str],
         run: _Run,
+        unlink: _Unlink,
         *,
         must_exist: bool = True,
     ) -> None:
@@ -99,7 +125,11 @@ class WipeStore:
             if must_exist and known is None:
                 raise ValueError(f"no farm {farm_id!r}")
             for table, cols in columns.items():
-                if table not in KEEP and table != "farms" and "farm_id" in cols:
+                if table in KEEP or table == "farms" or "farm_id" not in cols:
+                    continue
+                if table in LINKS:
+                    await unlink(table, "farm_id", farm_id)
+                else:
                     await run(table, "farm_id = ?", (farm_id,))
             await run("farms", "farm_id = ?", (farm_id,))
 
@@ -107,32 +137,22 @@ class WipeStore:
     async def _wipe_wallet(
         conn: aiosqlite.Connection, columns: dict[str, set[str]], label: str | None, run: _Run
     ) -> None:
+        """A wallet's balances, transfers and rewards; the watched wallet itself stays."""
         if not label:
             raise ValueError("name the wallet to wipe")
-        wallet_table = next((t for t in WALLET_TABLES if t in columns), None)
-        if wallet_table is None:
+        if "wallets" not in columns:
             raise ValueError("no wallet data is stored")
-        cols = columns[wallet_table]
-        key = "label" if "label" in cols else "address"
-        async with conn.execute(
-            f'SELECT * FROM "{wallet_table}" WHERE {key} = ? OR address = ?', (label, label)
-        ) as cur:
-            row = await cur.fetchone()
-        if row is None:
+        address = await _one(
+            conn, "SELECT address FROM wallets WHERE label = ? OR address = ?", label, label
+        )
+        if address is None:
             raise ValueError(f"no wallet {label!r}")
-        wallet_id = row["id"] if "id" in cols else None
-        address = row["address"] if "address" in cols else None
-        for table, table_cols in columns.items():
-            if table in KEEP or table == wallet_table:
-                continue
-            if wallet_id is not None and "wallet_id" in table_cols:
-                await run(table, "wallet_id = ?", (wallet_id,))
-            elif address is not None and "address" in table_cols:
+        for table, cols in columns.items():
+            if table not in KEEP and table not in CONFIG and "address" in cols:
                 await run(table, "address = ?", (address,))
-        # The wallet row itself stays when it is configured: the watcher would only add it back.
 
 
-async def _one(conn: aiosqlite.Connection, sql: str, value: object) -> object | None:
-    async with conn.execute(sql, (value,)) as cur:
+async def _one(conn: aiosqlite.Connection, sql: str, *params: object) -> object | None:
+    async with conn.execute(sql, params) as cur:
         row = await cur.fetchone()
     return None if row is None else row[0]

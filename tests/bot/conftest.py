@@ -63,8 +63,11 @@ class RunningBot:
         await self.services.db.close()
 
 
-async def start_bot(settings: Settings, clock: FakeClock) -> RunningBot:
+async def start_bot(settings: Settings, clock: FakeClock, *, collectors: bool = True) -> RunningBot:
+    """The bot with its cogs (and the collectors they host, unless ``collectors=False``)."""
     services = await build_services(settings, clock)
+    if not collectors:
+        services.collectors.clear()
     bot = CosmosBot(BotContext.of(services), **BOT_OPTIONS)
     task = asyncio.create_task(bot.start(TOKEN))
     ready = asyncio.create_task(bot.wait_until_ready())

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable
 
 
-async def eventually(predicate: Callable[[], bool], seconds: float = 10.0) -> None:
+async def eventually(predicate: Callable[[], bool], seconds: float = 20.0) -> None:
     """Wait (bounded) until ``predicate()`` holds."""
     async with asyncio.timeout(seconds):
         while not predicate():  # noqa: ASYNC110 - a bounded test poll

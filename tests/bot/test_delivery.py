@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import aiohttp
 import pytest
 
 from bot.delivery import DeliveryLoop
-from bot.notifiers import ChannelNotifier, ConsoleNotifier, Outgoing, WebhookNotifier
+from bot.notifiers import ChannelNotifier, ConsoleNotifier, Outgoing, Sent, WebhookNotifier
 from collectors.clock import FakeClock
 from collectors.models.notify import Notification, Severity, Topic
 from collectors.store.bot_state import BotStateStore
@@ -127,7 +128,7 @@ async def test_rewards_off_are_marked_without_sending(db: Database, clock: FakeC
 async def test_channel_resend_after_a_crash_is_deduplicated_by_the_nonce(
     tmp_path: Path, fake_discord: FakeDiscord, clock: FakeClock
 ) -> None:
-    running = await start_bot(bot_settings(tmp_path), clock)
+    running = await start_bot(bot_settings(tmp_path), clock, collectors=False)
     try:
         db = running.services.db
         outbox = OutboxStore(db)
@@ -150,7 +151,7 @@ async def test_channel_resend_after_a_crash_is_deduplicated_by_the_nonce(
 async def test_channel_outage_with_429_and_5xx_posts_each_message_once(
     tmp_path: Path, fake_discord: FakeDiscord, clock: FakeClock
 ) -> None:
-    running = await start_bot(bot_settings(tmp_path), clock)
+    running = await start_bot(bot_settings(tmp_path), clock, collectors=False)
     try:
         db = running.services.db
         outbox = OutboxStore(db)
@@ -195,3 +196,36 @@ async def test_notification_colour_follows_severity(
     }
     assert posted["embeds"][0]["color"] == colours[severity]
     assert "<t:1750406000:R>" in posted["embeds"][0]["description"]
+
+
+class SlowNotifier:
+    """Discord accepts, but only after the loop has been told to stop."""
+
+    def __init__(self) -> None:
+        self.started = asyncio.Event()
+        self.release = asyncio.Event()
+        self.sent: list[str] = []
+
+    async def send(self, message: Outgoing) -> Sent:
+        self.started.set()
+        await self.release.wait()
+        self.sent.append(message.nonce)
+        return Sent("slow", "42")
+
+
+async def test_a_stop_during_delivery_finishes_the_item_in_flight(
+    db: Database, clock: FakeClock
+) -> None:
+    outbox = OutboxStore(db)
+    await outbox.enqueue(note("inflight"), clock.now_us())
+    notifier = SlowNotifier()
+    loop = DeliveryLoop(outbox, BotStateStore(db), notifier, clock)
+    task = asyncio.create_task(loop.iteration())
+    await notifier.started.wait()
+    task.cancel()
+    await asyncio.sleep(0)
+    notifier.release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert len(notifier.sent) == 1
+    assert await outbox.counts() == {"sent": 1}

@@ -1,0 +1,103 @@
+"""Read models for the bot's pages, on a seeded database (log, metrics and wallet tables)."""
+
+from __future__ import annotations
+
+from collectors.clock import FakeClock
+from collectors.models.chain import BlockActivity, ChainBlock, ChainReward, RewardKind
+from collectors.models.views import FarmStatus
+from collectors.store.database import Database
+from collectors.store.views import DAY_US, ViewStore, period_us
+from collectors.store.wallets import WalletStore
+from tests.bot.seed import AI3, WALLET, farm_id, seed, seed_chain, seed_node
+
+
+async def test_farm_summaries_status_counts_and_problems(db: Database, clock: FakeClock) -> None:
+    now = clock.now_us()
+    await seed(db, now, days=2, rewards_per_farm_day=4, misses_per_farm_day=1)
+    farms = {f.farm_id: f for f in await ViewStore(db).farm_summaries(now)}
+    assert farms[farm_id(0)].status is FarmStatus.PLOTTING
+    assert farms[farm_id(0)].plot_percent == 70.0
+    assert farms[farm_id(1)].status is FarmStatus.ERROR
+    assert "3× farm exited in 24 h" in farms[farm_id(1)].problems
+    assert farms[farm_id(2)].status is FarmStatus.FARMING
+    total_rewards = sum(f.rewards_24h for f in farms.values())
+    async with db.conn.execute(
+        "SELECT COUNT(*) FROM rewards WHERE outcome = 'signed' AND ts_us >= ?", (now - DAY_US,)
+    ) as cur:
+        (expected,) = await cur.fetchone()  # type: ignore[misc]
+    assert total_rewards == expected
+    assert all(f.last_reward_us is not None for f in farms.values())
+
+
+async def test_rewards_report_counts_amounts_and_filters(db: Database, clock: FakeClock) -> None:
+    now = clock.now_us()
+    await seed(db, now, days=10)
+    await seed_chain(db, now, blocks=24)
+    views = ViewStore(db)
+    report = await views.rewards_report(now, period_us("7d"))
+    async with db.conn.execute(
+        "SELECT COUNT(*) FROM rewards WHERE outcome = 'signed' AND ts_us >= ?",
+        (now - 7 * DAY_US,),
+    ) as cur:
+        (signed,) = await cur.fetchone()  # type: ignore[misc]
+    assert report.total_rewards == signed
+    assert sum(b.rewards for b in report.buckets) == signed
+    assert len(report.buckets) == 7
+    (main,) = report.wallets
+    assert main.label == "main"
+    assert main.count == 24
+    assert main.amount == sum(AI3 // 10 + n for n in range(24))
+    beta = await views.rewards_report(now, period_us("7d"), farmer="beta")
+    assert {f.farm_id for f in beta.farms} == {farm_id(1)}
+    wallet_only = await views.rewards_report(now, period_us("24h"), wallet="main")
+    assert wallet_only.farms == ()
+    assert sum(b.rewards for b in wallet_only.buckets) == 24
+
+
+async def test_ai3_sums_are_exact_beyond_64_bits(db: Database, clock: FakeClock) -> None:
+    now = clock.now_us()
+    await seed_chain(db, now, blocks=0)
+    store = WalletStore(db)
+    big = 10**6 * AI3 + 123_456_789  # 10^24 units: far beyond SQLite's integers
+    for n in range(20):
+        block = ChainBlock(5_000 + n, f"0xb{n:063x}", f"0xa{n:063x}", now - 1000 - n)
+        reward = ChainReward(WALLET, RewardKind.BLOCK, big, block.number, block.hash, 0, now - 1000)
+        await store.record_block(BlockActivity(block, (), (reward,)), now)
+    report = await ViewStore(db).rewards_report(now, period_us("24h"))
+    (main,) = report.wallets
+    assert main.amount == 20 * big
+
+
+async def test_nodes_farmers_wallets_and_dashboard(db: Database, clock: FakeClock) -> None:
+    now = clock.now_us()
+    await seed(db, now)
+    await seed_chain(db, now)
+    await seed_node(db, now)
+    views = ViewStore(db)
+    (node,) = await views.nodes()
+    assert (node.name, node.best, node.peers, node.major_syncing) == (
+        "node-1", 3_245_133, 40, False,
+    )  # fmt: skip
+    alpha, beta = await views.farmers(now)
+    assert (alpha.name, len(alpha.farms), alpha.plotting_farms) == ("alpha", 2, 1)
+    assert beta.farms[0].farm_id == farm_id(1)
+    (main,) = await views.wallets(now, "main")
+    assert main.balance == 12 * AI3 + 345 * AI3 // 1000
+    assert main.transfers[0].direction == "out"
+    assert len(main.rewards) == 10
+    assert await views.wallet_labels() == ["cold", "main"]
+    dashboard = await views.dashboard(now)
+    assert len(dashboard.farms) == 3
+    assert any("farm exited" in p.text for p in dashboard.problems)
+
+
+async def test_farm_lookup_by_id_directory_and_text(db: Database, clock: FakeClock) -> None:
+    await seed(db, clock.now_us())
+    views = ViewStore(db)
+    assert await views.resolve_farm(farm_id(2)) == farm_id(2)
+    assert await views.resolve_farm("/mnt/farm1") == farm_id(1)
+    assert await views.resolve_farm("01JC6R9K") is None  # ambiguous prefix
+    assert [c.farm_id for c in await views.search_farms("beta")] == [farm_id(1)]
+    detail = await views.farm_detail(farm_id(1), clock.now_us())
+    assert detail is not None
+    assert "Plotting I/O error" in detail.recent_errors[0][1]
