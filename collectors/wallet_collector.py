@@ -297,7 +297,9 @@ class WalletCollector:
         self.status.extra.update(
             {"best": best, "processed": number, "behind": behind, "catching_up": behind > 0}
         )
-        if behind > 0 and number - self._last_progress_log >= 1_000:
+        # The first batch of a catch-up is logged at once, then every 1,000 blocks.
+        since_logged = number - self._last_progress_log
+        if behind > 0 and (not self._last_progress_log or since_logged >= 1_000):
             log.info("wallets: catching up: block #%d of #%d (%d to go)", number, target, behind)
             self._last_progress_log = number
         elif behind == 0 and self._last_progress_log:

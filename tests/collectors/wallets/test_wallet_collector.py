@@ -256,17 +256,23 @@ async def test_downtime_beyond_lookback_is_a_stored_gap_and_history_is_quiet(
         await rig.client.close()
 
 
-async def test_catch_up_far_behind_is_stored_but_not_announced(
-    db: Database, node: FakeRpcNode, clock: FakeClock
+async def test_catch_up_far_behind_is_stored_but_not_announced_with_progress(
+    db: Database, node: FakeRpcNode, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     rig = await make_rig(db, node, clock, announce_within_blocks=10)
     try:
         await rig.follow_until_idle()
         far = node.chain.add_block([transfer(STRANGER_KEY, ALICE_KEY, 3)])  # 10
-        node.chain.add_blocks(30)
-        near = node.chain.add_block([transfer(STRANGER_KEY, ALICE_KEY, 4)])  # 41
+        node.chain.add_blocks(70)
+        near = node.chain.add_block([transfer(STRANGER_KEY, ALICE_KEY, 4)])  # 81
         node.chain.add_blocks(3)
-        await rig.follow_until_idle()
+        with caplog.at_level(logging.INFO):
+            assert await rig.collector.follow_once() == 0.0  # a batch of 50; more to do
+            assert rig.collector.status.extra["catching_up"] is True
+            assert rig.collector.status.extra["behind"] == 81 - 56
+            assert "catching up: block #56 of #81" in caplog.text
+            await rig.follow_until_idle()
+        assert "caught up at block #81" in caplog.text
         assert {t.block_hash for t in await rig.store.transfers(ALICE)} == {far, near}
         assert set(await outbox(db, clock)) == {f"transfer:{near}:0"}
     finally:
