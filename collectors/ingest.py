@@ -60,7 +60,7 @@ from collectors.models.events import (
 )
 from collectors.models.logs import LogLine, SourceRef
 from collectors.parsing.decode import parse_rfc3339_us
-from collectors.parsing.logs import match_hot_line, parse_line
+from collectors.parsing.logs import match_hot_line_re, parse_line
 from collectors.store.database import Database
 from collectors.store.farmers import FarmerStore
 from collectors.store.logs import LogStore, StoredSource
@@ -152,11 +152,12 @@ def plan_batch(
         record.update(values)
         record["seen_us"] = ts
 
+    match_hot = match_hot_line_re
     for line in lines:
         text = line.text
-        hot = match_hot_line(text)
+        hot = match_hot(text)
         if hot is not None:
-            ts_text, index_text, sector_text, plot_word, percent, reward_hash = hot
+            ts_text, index_text, sector_text, plot_word, percent, reward_hash = hot.groups()
             hot_ts = parse_rfc3339_us(ts_text)
             if hot_ts is not None:
                 # The fast path: a progress line or a signed reward in today's plain shape.

@@ -44,7 +44,15 @@ from collectors.models.events import (
 )
 from collectors.parsing.decode import parse_rfc3339_us
 
-__all__ = ["HotLine", "match_hot_line", "parse_line", "parse_size", "split_fields", "strip_ansi"]
+__all__ = [
+    "HotLine",
+    "match_hot_line",
+    "match_hot_line_re",
+    "parse_line",
+    "parse_size",
+    "split_fields",
+    "strip_ansi",
+]
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _ANSI_LITERAL = re.compile(r"\\x1b\[[0-9;]*[A-Za-z]")
@@ -402,6 +410,10 @@ _HOT_LINE = re.compile(
     r"|Successfully signed reward hash (0x[0-9a-fA-F]+))$"
 )
 HotLine = tuple[str, str, str | None, str | None, str | None, str | None]
+
+#: The hot-line pattern's ``match`` (a C call, for loops that cannot afford a Python one):
+#: groups as :func:`match_hot_line` returns them.
+match_hot_line_re = _HOT_LINE.match
 
 
 def match_hot_line(text: str) -> HotLine | None:
