@@ -21,7 +21,6 @@ from collectors.store.views import ViewStore
 
 log = logging.getLogger("cosmos.dashboard")
 
-INTERVAL_SECONDS = 60.0
 
 
 class Poster(Protocol):

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import discord
+import yarl
 
 from bot.client import BotContext, CosmosBot
-from bot.dashboard import INTERVAL_SECONDS, Dashboard
+from bot.dashboard import Dashboard
 from bot.delivery import DeliveryLoop
 from bot.notifiers import (
     DASHBOARD,
@@ -92,7 +93,9 @@ async def run_webhook(services: Services, stop: asyncio.Event) -> None:
                 return None
 
             services.supervisor.start_loop(
-                WEBHOOK_DASHBOARD_LOOP, refresh, interval=INTERVAL_SECONDS
+                WEBHOOK_DASHBOARD_LOOP,
+                refresh,
+                interval=services.settings.discord.dashboard_seconds,
             )
         try:
             await stop.wait()
@@ -131,11 +134,22 @@ class BotDelivery:
         return await self._loop.iteration()
 
 
+def point_discord_at(settings: DiscordSettings) -> None:
+    """Use the configured API and gateway addresses (Discord's own unless a proxy is set).
+
+    discord.py reads both from class attributes; one bot runs per process, so setting them
+    here, before the client exists, is enough.
+    """
+    discord.http.Route.BASE = settings.api_base_url.rstrip("/")
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.gateway_url)
+
+
 async def run_bot(
     services: Services, stop: asyncio.Event, bot_options: dict[str, Any] | None = None
 ) -> None:
     settings = services.settings.discord
     assert settings.token is not None
+    point_discord_at(settings)
     bot = CosmosBot(BotContext.of(services), **(bot_options or {}))
     delivery = BotDelivery(bot, delivery_loop(services, channel_router(settings, bot)))
     async with bot:

@@ -182,6 +182,7 @@ class DiscordSettings(_Section):
     rewards_batch_minutes: float = Field(default=60.0, gt=0)
     admin_role_id: int | None = None
     explorer_url: str = "https://autonomys.subscan.io"
+    dashboard_seconds: float = Field(default=60.0, ge=1, description="dashboard refresh")
     # Discord's own addresses: change them only for a proxy or a test double of Discord.
     api_base_url: str = "https://discord.com/api/v10"
     gateway_url: str = "wss://gateway.discord.gg/"

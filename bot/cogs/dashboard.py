@@ -10,7 +10,6 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.cogs._reply import say
-from bot.dashboard import INTERVAL_SECONDS
 from bot.delivery import finish_on_stop
 from bot.notifiers import ChannelNotifier
 
@@ -30,7 +29,8 @@ class DashboardCog(commands.Cog):
         self.ctx = bot.context
 
     async def cog_load(self) -> None:
-        self.ctx.services.supervisor.start_loop(LOOP_NAME, self.update, interval=INTERVAL_SECONDS)
+        interval = self.ctx.services.settings.discord.dashboard_seconds
+        self.ctx.services.supervisor.start_loop(LOOP_NAME, self.update, interval=interval)
 
     async def cog_unload(self) -> None:
         await self.ctx.services.supervisor.stop(LOOP_NAME)

@@ -28,6 +28,9 @@ async def fake_discord(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDis
     monkeypatch.setattr(
         discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(fake.gateway_url)
     )
+    # bot.app.run points discord.py at the configured addresses itself.
+    monkeypatch.setenv("COSMOS_DISCORD__API_BASE_URL", fake.api_base)
+    monkeypatch.setenv("COSMOS_DISCORD__GATEWAY_URL", fake.gateway_url)
     try:
         yield fake
     finally:
