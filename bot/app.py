@@ -89,6 +89,19 @@ def build_collectors(services: Services) -> list[Collector]:
                 services.clock,
             )
         )
+    logs = services.settings.logs
+    if logs.enabled and (logs.docker or logs.files):
+        from collectors.ingest import LogIngestor
+        from collectors.logs_collector import LogCollector
+
+        collectors.append(
+            LogCollector(
+                logs,
+                LogIngestor(services.db, services.farmers, services.clock),
+                services.clock,
+                farmer_name=services.settings.farmer_name,
+            )
+        )
     wallets = services.settings.wallets
     if wallets.accounts:
         from collectors.sources.chain import ChainClient

@@ -19,7 +19,7 @@ import concurrent.futures
 import logging
 import re
 import threading
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -310,8 +310,11 @@ class _Channel(Generic[T]):
 
     async def get(self, limit: int, first_wait: float, gather_wait: float) -> list[T]:
         """Up to ``limit`` items: wait ``first_wait`` for one, then up to ``gather_wait`` more."""
+        # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+        # arrives just as the event is set, and the reading task would then never stop.
         try:
-            await asyncio.wait_for(self._ready.wait(), first_wait)
+            async with asyncio.timeout(first_wait):
+                await self._ready.wait()
         except TimeoutError:
             return []
         items = self._take(limit)
@@ -321,7 +324,8 @@ class _Channel(Generic[T]):
             if left <= 0:
                 break
             try:
-                await asyncio.wait_for(self._ready.wait(), left)
+                async with asyncio.timeout(left):
+                    await self._ready.wait()
             except TimeoutError:
                 break
             items.extend(self._take(limit - len(items)))
@@ -376,14 +380,21 @@ class DockerContainerSource:
         self.detail = ""
         self.last_ts_ns: int | None = None
 
+    def problem(self) -> str | None:
+        """What keeps this source from reading, if anything (for ``cosmos status``)."""
+        return self.detail if self.state in ("waiting", "unreachable") else None
+
     def describe_left(self) -> str | None:
         if self.clock is None or self.last_ts_ns is None:
             return None
         left = max(0.0, self.clock.now_us() / 1e6 - self.last_ts_ns / 1e9)
         return f"{_span(left)} of log left"
 
-    async def batches(self, position: str | None) -> AsyncIterator[list[LogLine]]:
-        """Lines after ``position`` (all of the container's log without one), forever."""
+    async def batches(self, position: str | None) -> AsyncGenerator[list[LogLine], None]:
+        """Lines after ``position`` (all of the container's log without one), forever.
+
+        An empty batch is a heartbeat: the source is alive and has nothing new.
+        """
         self.backfilling = True
         resume = DockerPosition.decode(position)
         if position and resume is None:
@@ -408,8 +419,10 @@ class DockerContainerSource:
                 if lines:
                     self.last_ts_ns = (lines[-1].received_us or 0) * 1000 or self.last_ts_ns
                     yield lines
-                elif self.state != "starting":
-                    self.backfilling = False  # nothing waiting: caught up
+                elif not items:
+                    if self.state != "starting":
+                        self.backfilling = False  # nothing waiting: caught up
+                    yield []  # a heartbeat
         finally:
             reader.stop()
             channel.close()

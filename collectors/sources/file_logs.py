@@ -13,7 +13,7 @@ import asyncio
 import hashlib
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -210,14 +210,22 @@ class FileLogSource:
         self.batch_lines = batch_lines
         self.backfilling = True
         self._file: _OpenFile | None = None
+        self._problem: str | None = None
+
+    def problem(self) -> str | None:
+        """What keeps this source from reading, if anything (for ``cosmos status``)."""
+        return self._problem
 
     def describe_left(self) -> str | None:
         if self._file is None:
             return None
         return f"{self._file.bytes_left / 1_048_576:.1f} MiB left"
 
-    async def batches(self, position: str | None) -> AsyncIterator[list[LogLine]]:
-        """Lines from ``position`` (or the start) on, forever; closes the file when stopped."""
+    async def batches(self, position: str | None) -> AsyncGenerator[list[LogLine], None]:
+        """Lines from ``position`` (or the start) on, forever; closes the file when stopped.
+
+        An empty batch is a heartbeat: the source is alive and has nothing new.
+        """
         self.backfilling = True
         stored = FilePosition.decode(position)
         if position and stored is None:
@@ -237,7 +245,10 @@ class FileLogSource:
                         log.warning("%s does not exist yet; waiting for it to appear", self.path)
                         waited = True
                     self.backfilling = False
+                    self._problem = f"{self.path} does not exist"
+                    yield []  # a heartbeat: the follower is alive, with nothing to read
                     await asyncio.sleep(self.poll_seconds)
+            self._problem = None
             if waited:
                 log.info("%s appeared; reading it", self.path)
             async for batch in self._follow():
@@ -247,7 +258,7 @@ class FileLogSource:
                 self._file.close()
                 self._file = None
 
-    async def _follow(self) -> AsyncIterator[list[LogLine]]:
+    async def _follow(self) -> AsyncGenerator[list[LogLine], None]:
         while True:
             current = self._file
             assert current is not None
@@ -267,9 +278,10 @@ class FileLogSource:
                 async for batch in self._finish_and_reopen(current):
                     yield batch
             else:
+                yield []  # a heartbeat: caught up and following
                 await asyncio.sleep(self.poll_seconds)
 
-    async def _finish_and_reopen(self, old: _OpenFile) -> AsyncIterator[list[LogLine]]:
+    async def _finish_and_reopen(self, old: _OpenFile) -> AsyncGenerator[list[LogLine], None]:
         """Rotated by rename: read what was appended to the old file, then open the new one."""
         while True:
             lines, got = await asyncio.to_thread(old.read_lines)

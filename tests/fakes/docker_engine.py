@@ -412,7 +412,8 @@ class FakeDockerEngine:
             assert self._changed is not None
             async with self._changed:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._changed.wait(), 0.5)
+                    async with asyncio.timeout(0.5):
+                        await self._changed.wait()
             if self._runner is None or request.transport is None or request.transport.is_closing():
                 return response
             with self._lock:
