@@ -8,6 +8,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from bot.demo import add_demo_parser
+from bot.doctor import add_doctor_parser
 from bot.ingest_command import add_ingest_parser
 from collectors.settings import SettingsError, load_settings
 from collectors.store.database import StoreError
@@ -48,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="what each source last did, and open alerts")
     status.set_defaults(handler=_cmd_status)
     add_ingest_parser(sub)
+    add_doctor_parser(sub)
+    add_demo_parser(sub)
     return parser
 
 

@@ -157,6 +157,7 @@ class FakeDiscord:
             r.add_patch(prefix + "/channels/{channel}/messages/{message}", self._edit_message)
             r.add_post(prefix + "/interactions/{id}/{token}/callback", self._callback)
             r.add_post(prefix + "/webhooks/{id}/{token}", self._webhook_post)
+            r.add_get(prefix + "/webhooks/{id}/{token}", self._webhook_info)
             r.add_patch(prefix + "/webhooks/{id}/{token}/messages/{message}", self._webhook_edit)
             r.add_get(prefix + "/webhooks/{id}/{token}/messages/{message}", self._webhook_get)
         self._runner = web.AppRunner(app)
@@ -441,6 +442,22 @@ class FakeDiscord:
         if request.query.get("wait") in ("true", "True", "1"):
             return jsonr(message)
         return web.Response(status=204)
+
+    async def _webhook_info(self, request: web.Request) -> web.Response:
+        """``GET /webhooks/{id}/{token}``: the webhook object (no ``user`` with a token)."""
+        webhook_id = request.match_info["id"]
+        return jsonr(
+            {
+                "id": webhook_id,
+                "type": 1,
+                "guild_id": str(GUILD_ID),
+                "channel_id": str(CHANNEL_ID),
+                "name": "cosmos webhook",
+                "avatar": None,
+                "application_id": None,
+                "token": request.match_info["token"],
+            }
+        )
 
     async def _webhook_edit(self, request: web.Request) -> web.Response:
         webhook_id = int(request.match_info["id"])

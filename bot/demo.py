@@ -1,0 +1,283 @@
+"""``cosmos demo [--webhook URL] [--seconds N]``: see cosmos work without a farm.
+
+The bundled demo farm (:mod:`collectors.demo_data`) is written to a scratch directory, its
+``/metrics`` bodies are served on 127.0.0.1, and cosmos runs on them with a scratch database (the
+user's settings and database are never read or touched), printing notifications to the console
+or sending them to the given webhook. At the end a short summary is read back from the store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import sys
+import tempfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from aiohttp import web
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
+
+from collectors.clock import SystemClock
+from collectors.demo_data import FARMS, farmer_metrics, node_metrics, write_demo_logs
+from collectors.models.alerts import AlertState
+from collectors.models.views import FarmSummary
+from collectors.settings import (
+    AlertsSettings,
+    DiscordSettings,
+    LogFile,
+    LogsSettings,
+    MetricsSettings,
+    MetricsTarget,
+    Settings,
+    WalletsSettings,
+)
+from collectors.store.alerts import AlertStore
+from collectors.store.database import Database
+from collectors.store.views import DAY_US, ViewStore
+
+DEMO_FARMER = "demo-farmer"
+DATABASE_NAME = "cosmos-demo.db"
+
+
+class DemoSettings(Settings):
+    """The demo's settings come only from its own arguments: no environment, no ``.env``."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
+def demo_settings(
+    workdir: Path,
+    *,
+    farmer_log: Path,
+    node_log: Path,
+    farmer_url: str,
+    node_url: str,
+    webhook_url: str | None = None,
+) -> Settings:
+    return DemoSettings(
+        database_path=workdir / DATABASE_NAME,
+        farmer_name=DEMO_FARMER,
+        log_level="INFO",
+        logs=LogsSettings(
+            files=[
+                LogFile(path=farmer_log, role="farmer", farmer=DEMO_FARMER),
+                LogFile(path=node_log, role="node", farmer=DEMO_FARMER),
+            ]
+        ),
+        metrics=MetricsSettings(
+            targets=[
+                MetricsTarget(url=farmer_url, kind="farmer", label="demo farmer"),
+                MetricsTarget(url=node_url, kind="node", label="demo node"),
+            ],
+            interval_seconds=2.0,
+            timeout_seconds=5.0,
+        ),
+        wallets=WalletsSettings(),
+        discord=DiscordSettings(
+            webhook_url=SecretStr(webhook_url) if webhook_url else None,
+        ),
+        # Alerts judged every few seconds so the demo's farm error shows up at once.
+        alerts=AlertsSettings(interval_seconds=2.0, summary_enabled=False),
+    )
+
+
+# --- the demo metrics endpoints ---------------------------------------------------------------
+
+
+class DemoMetricsServer:
+    """Serves the demo farmer and node ``/metrics`` on 127.0.0.1; each scrape moves them on."""
+
+    def __init__(self) -> None:
+        self._runner: web.AppRunner | None = None
+        self._steps = {"farmer": 0, "node": 0}
+        self.port = 0
+
+    @property
+    def farmer_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/farmer/metrics"
+
+    @property
+    def node_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/node/metrics"
+
+    async def _farmer(self, request: web.Request) -> web.Response:
+        self._steps["farmer"] += 1
+        return web.Response(text=farmer_metrics(self._steps["farmer"]), content_type="text/plain")
+
+    async def _node(self, request: web.Request) -> web.Response:
+        self._steps["node"] += 1
+        return web.Response(text=node_metrics(self._steps["node"]), content_type="text/plain")
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_get("/farmer/metrics", self._farmer)
+        app.router.add_get("/node/metrics", self._node)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        server = site._server
+        assert server is not None
+        self.port = int(server.sockets[0].getsockname()[1])  # type: ignore[attr-defined]
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+
+@contextlib.asynccontextmanager
+async def serving_metrics() -> AsyncIterator[DemoMetricsServer]:
+    server = DemoMetricsServer()
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+# --- the summary ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DemoSummary:
+    farms: tuple[FarmSummary, ...]
+    rewards: int
+    missed: int
+    open_alerts: tuple[AlertState, ...]
+
+
+async def read_summary(database_path: Path, now_us: int) -> DemoSummary:
+    db = Database(database_path)
+    await db.initialize()
+    try:
+        views = ViewStore(db)
+        farms = await views.farm_summaries(now_us)
+        report = await views.rewards_report(now_us, DAY_US)
+        alerts = await AlertStore(db).open_alerts()
+    finally:
+        await db.close()
+    return DemoSummary(tuple(farms), report.total_rewards, report.total_missed, tuple(alerts))
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def render_summary(summary: DemoSummary) -> str:
+    lines = [f"What cosmos found in the demo farm ({len(summary.farms)} farms):"]
+    for farm in summary.farms:
+        percent = farm.plotted_percent
+        if percent is None:
+            percent = farm.plot_percent
+        plotted = f"{percent:.1f}% plotted" if percent is not None else "plotting unknown"
+        name = farm.directory or farm.farm_id
+        lines.append(
+            f"  farm {farm.farm_index} {name}: {plotted}, {_count(farm.rewards_24h, 'reward')},"
+            f" status {farm.status.value}"
+        )
+    lines.append(f"Rewards in the last 24 h: {summary.rewards} signed, {summary.missed} missed")
+    if summary.open_alerts:
+        lines.append(f"Open alerts ({len(summary.open_alerts)}):")
+        lines.extend(f"  - {alert.title}" for alert in summary.open_alerts)
+    else:
+        lines.append("Open alerts: none")
+    return "\n".join(lines)
+
+
+# --- running ----------------------------------------------------------------------------------
+
+
+async def run_demo(
+    out: TextIO,
+    *,
+    seconds: float | None = None,
+    webhook_url: str | None = None,
+    workdir: Path | None = None,
+    stop: asyncio.Event | None = None,
+) -> DemoSummary:
+    """Run the demo until ``seconds`` pass or ``stop`` is set (Ctrl+C sets it too).
+
+    ``workdir`` keeps the demo files and database there; by default a temporary directory
+    is used and removed afterwards.
+    """
+    from bot import app
+
+    with contextlib.ExitStack() as cleanup:
+        if workdir is None:
+            workdir = Path(
+                cleanup.enter_context(tempfile.TemporaryDirectory(prefix="cosmos-demo-"))
+            )
+        clock = SystemClock()
+        files = write_demo_logs(workdir, clock.now_us())
+        async with serving_metrics() as metrics:
+            settings = demo_settings(
+                workdir,
+                farmer_log=files.farmer_log,
+                node_log=files.node_log,
+                farmer_url=metrics.farmer_url,
+                node_url=metrics.node_url,
+                webhook_url=webhook_url,
+            )
+            where = "to the webhook you gave" if webhook_url else "here, on the console"
+            how_long = f"for {seconds:g} s" if seconds else "until you press Ctrl+C"
+            out.write(
+                "cosmos demo: a made-up farmer with "
+                f"{len(FARMS)} farms and its node, so you can see cosmos work without a farm.\n"
+                f"  logs:     {files.farmer_log} ({len(files.logs.farmer)} lines),"
+                f" {files.node_log} ({len(files.logs.node)} lines)\n"
+                f"  metrics:  {metrics.farmer_url} and {metrics.node_url}\n"
+                f"  database: {settings.database_path} (a scratch copy: your own settings and"
+                " database are not used)\n"
+                f"  notifications go {where}; running {how_long}.\n"
+            )
+            out.flush()
+            stop = stop or asyncio.Event()
+            timer = asyncio.get_running_loop().call_later(seconds, stop.set) if seconds else None
+            try:
+                await app.run(settings, stop, clock=clock)
+            finally:
+                if timer is not None:
+                    timer.cancel()
+        summary = await read_summary(settings.database_path, clock.now_us())
+        out.write(render_summary(summary) + "\n")
+        out.flush()
+        return summary
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level="INFO",
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    workdir = Path(args.dir) if args.dir else None
+    asyncio.run(
+        run_demo(sys.stdout, seconds=args.seconds, webhook_url=args.webhook, workdir=workdir)
+    )
+    return 0
+
+
+def add_demo_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    demo = sub.add_parser(
+        "demo", help="run cosmos on a bundled demo farm (no farm, token or settings needed)"
+    )
+    demo.add_argument("--webhook", help="send the demo's notifications to this Discord webhook")
+    demo.add_argument("--seconds", type=float, help="stop after this long (default: Ctrl+C)")
+    demo.add_argument("--dir", help="keep the demo files and database in this directory")
+    demo.set_defaults(handler=_cmd_demo)
