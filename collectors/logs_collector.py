@@ -34,6 +34,8 @@ from collectors.sources.file_logs import FileLogSource
 
 log = logging.getLogger(__name__)
 
+MAX_BACKOFF_SECONDS = 300.0
+
 SourceState = Literal["starting", "backfilling", "live", "waiting", "failing"]
 
 
@@ -83,6 +85,7 @@ class _Running:
     last_line_us: int | None = None
     last_ingest_us: int | None = None
     alive_us: int | None = None
+    progressed: bool = False
     caught_up: bool = False
     # Progress of the current backfill.
     started_at: float = 0.0
@@ -205,9 +208,7 @@ class LogCollector:
         loop = self._supervisor.statuses.setdefault(name, LoopStatus(name))
         running = _Running(source, loop)
         self._running[key] = running
-        self._supervisor.start_loop(
-            name, self._source_iteration(running), interval=self._settings.reconnect_seconds
-        )
+        self._supervisor.start(name, self._source_loop(running))
         log.info("reading logs of %s (%s, farmer %s)", key, source.ref.role, source.ref.farmer)
 
     def _discovery_iteration(
@@ -229,12 +230,47 @@ class LogCollector:
 
         return iteration
 
-    def _source_iteration(self, running: _Running) -> Callable[[], Awaitable[float | None]]:
-        async def iteration() -> float | None:
-            await self._follow(running)
-            return None
+    async def _source_loop(self, running: _Running) -> None:
+        """``run_forever`` for a source whose one iteration is endless: a failure is logged
+        once per distinct message and retried with backoff, which starts over once the source
+        has read again (a recovered source must not inherit a long backoff)."""
+        status = running.loop
+        base = self._settings.reconnect_seconds
+        backoff = base
+        last_message: str | None = None
+        while True:
+            running.progressed = False
+            try:
+                await self._follow(running)
+                delay = base  # a source only ends on a bug or a vanished path: start it again
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if running.progressed:
+                    backoff, last_message = base, None
+                status.failures_in_row = 1 if running.progressed else status.failures_in_row + 1
+                status.last_error = f"{type(exc).__name__}: {exc}"
+                status.last_error_us = self._clock.now_us()
+                if status.last_error != last_message:
+                    log.warning(
+                        "%s failed: %s (retrying with backoff)",
+                        status.name,
+                        status.last_error,
+                        exc_info=log.isEnabledFor(logging.DEBUG),
+                    )
+                    last_message = status.last_error
+                delay, backoff = backoff, min(MAX_BACKOFF_SECONDS, backoff * 2)
+            await asyncio.sleep(delay)
 
-        return iteration
+    def _progressed(self, running: _Running, now_us: int) -> None:
+        status = running.loop
+        if status.failures_in_row:
+            log.info("%s recovered after %d failed attempts", status.name, status.failures_in_row)
+            status.failures_in_row = 0
+        status.iterations += 1
+        status.last_ok_us = now_us
+        running.alive_us = now_us
+        running.progressed = True
 
     async def _follow(self, running: _Running) -> None:
         """Resume from the stored position and ingest batches until the source ends or fails."""
@@ -252,8 +288,8 @@ class LogCollector:
                     running.batches += 1
                     running.last_ingest_us = now_us
                     running.last_line_us = batch[-1].received_us or now_us
-                if source.problem() is None:
-                    running.alive_us = now_us
+                if batch or source.problem() is None:
+                    self._progressed(running, now_us)
                 self._report_progress(running)
 
     def _report_progress(self, running: _Running) -> None:

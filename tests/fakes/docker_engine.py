@@ -101,11 +101,15 @@ def _parse_since(value: str) -> int:
 class FakeDockerEngine:
     """Start with :meth:`start` (or use as a context manager); ``base_url`` is for the SDK."""
 
-    def __init__(self, socket_dir: Path | None = None) -> None:
+    def __init__(self, socket_dir: Path | None = None, *, tcp: bool = False) -> None:
         # A Unix socket path must stay under ~107 bytes; pytest's tmp_path can be longer.
         if socket_dir is None or len(str(socket_dir)) > 80:
             socket_dir = Path(tempfile.mkdtemp(prefix="fakedocker-"))
         self.socket_path = socket_dir / "docker.sock"
+        # A remote Engine (``tcp://127.0.0.1:<port>``) instead of the socket; the port is kept
+        # across go_down()/start().
+        self.tcp = tcp
+        self.port = 0
         self.containers: dict[str, FakeContainer] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
         self._lock = threading.Lock()
@@ -119,6 +123,8 @@ class FakeDockerEngine:
 
     @property
     def base_url(self) -> str:
+        if self.tcp:
+            return f"tcp://127.0.0.1:{self.port}"
         return f"unix://{self.socket_path}"
 
     def start(self) -> FakeDockerEngine:
@@ -181,7 +187,14 @@ class FakeDockerEngine:
         await runner.setup()
         with contextlib.suppress(FileNotFoundError):
             self.socket_path.unlink()
-        await web.UnixSite(runner, str(self.socket_path)).start()
+        if self.tcp:
+            site = web.TCPSite(runner, "127.0.0.1", self.port, reuse_address=True)
+            await site.start()
+            server = site._server
+            if self.port == 0 and server is not None:
+                self.port = int(server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+        else:
+            await web.UnixSite(runner, str(self.socket_path)).start()
         self._runner = runner
 
     async def _stop_site(self) -> None:

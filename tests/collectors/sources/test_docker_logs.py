@@ -341,3 +341,30 @@ async def test_discovery_when_docker_is_down(tmp_path: Path) -> None:
     finally:
         finder.close()
         engine.close()
+
+
+async def test_remote_engine_over_tcp() -> None:
+    with FakeDockerEngine(tcp=True) as engine:
+        assert engine.base_url.startswith("tcp://127.0.0.1:")
+        engine.add_container("farmer", FARMER_IMAGE)
+        engine.append("farmer", "over tcp")
+        follow = Follow(source(engine))
+        try:
+            assert await follow.wait_lines(1) == ["over tcp"]
+        finally:
+            await follow.stop()
+
+
+async def test_time_left_while_backfilling(engine: FakeDockerEngine) -> None:
+    clock = FakeClock()
+    two_hours_ago = clock.now_us() * 1000 - 7200 * 1_000_000_000
+    engine.add_container("farmer", FARMER_IMAGE)
+    engine.append("farmer", "old line", ts_ns=two_hours_ago)
+    src = source(engine, clock=clock)
+    assert src.describe_left() is None
+    follow = Follow(src)
+    try:
+        await follow.wait_lines(1)
+        assert src.describe_left() == "2.0 h of log left"
+    finally:
+        await follow.stop()
