@@ -40,8 +40,10 @@ class DecodedLine:
 _FRAME_HEADER_LEN = 8
 _FRAME_STREAMS = (0, 1, 2)
 _BOM = b"\xef\xbb\xbf"
-# A json-file entry holding one whole line with no escape but its final newline.
-_JSON_SIMPLE = re.compile(rb'\{"log":"([^"\\]*)\\n","stream":"[a-z]+","time":"([0-9T:.Z+-]+)"\}')
+# The parts of a json-file entry that holds one whole line.
+_JSON_HEAD = b'{"log":"'
+_JSON_LOG_END = b'\\n","stream":"'
+_JSON_TIME = b'","time":"'
 
 
 _LineHandler = Callable[[bytes | bytearray, int], "DecodedLine | None"]
@@ -299,20 +301,29 @@ class LineDecoder:
         is taken apart by one regex, anything else by the json module."""
         limit = self._max_raw
         max_text = self.max_line_bytes
-        simple = _JSON_SIMPLE.fullmatch
         append = out.append
         for entry in chunk.split(b"\n"):
             offset += len(entry) + 1
             # Longer than Docker ever writes: cut, so it fails to parse and is dropped.
             raw = entry[:limit] if len(entry) > limit else entry
-            match = simple(raw) if not self._json_parts else None
-            if match is not None:
-                log, when = match.groups()
-                text = log.decode("utf-8", "replace")
-                if len(text) > max_text:
-                    text = _cut_text(text, max_text)
-                append(DecodedLine(text, offset, parse_rfc3339_us(when.decode("ascii"))))
-                continue
+            if not self._json_parts:
+                # {"log":"<text>\n","stream":"stdout","time":"<time>"} with no escape in <text>
+                cut = raw.rfind(_JSON_LOG_END)
+                if (
+                    cut > 7
+                    and raw.startswith(_JSON_HEAD)
+                    and raw.endswith(b'"}')
+                    and raw.find(b"\\", 8, cut) < 0
+                    and raw.find(b'"', 8, cut) < 0
+                ):
+                    at = raw.find(_JSON_TIME, cut + 14)
+                    if at > 0:
+                        text = raw[8:cut].decode("utf-8", "replace")
+                        if len(text) > max_text:
+                            text = _cut_text(text, max_text)
+                        when = raw[at + 10 : -2].decode("ascii", "replace")
+                        append(DecodedLine(text, offset, parse_rfc3339_us(when)))
+                        continue
             line = self._json_entry(raw, offset)
             if line is not None:
                 append(line)
