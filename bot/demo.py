@@ -35,6 +35,7 @@ from collectors.settings import (
     MetricsSettings,
     MetricsTarget,
     Settings,
+    SettingsError,
     WalletsSettings,
 )
 from collectors.store.alerts import AlertStore
@@ -69,6 +70,11 @@ def demo_settings(
     node_url: str,
     webhook_url: str | None = None,
 ) -> Settings:
+    if webhook_url is not None and "/api/webhooks/" not in webhook_url:
+        raise SettingsError(
+            "cosmos demo: --webhook is not a Discord webhook URL; it looks like"
+            " https://discord.com/api/webhooks/ID/TOKEN (channel settings, Integrations, Webhooks)"
+        )
     return DemoSettings(
         database_path=workdir / DATABASE_NAME,
         farmer_name=DEMO_FARMER,

@@ -26,6 +26,7 @@ from collectors.parsing.logs import parse_line
 from collectors.parsing.metrics import parse_farmer_metrics, parse_node_metrics
 from collectors.store.database import Database
 from tests.conftest import REPO
+from tests.fakes.discord_api import FakeDiscord
 
 NOW_US = 1_750_406_400_000_000
 
@@ -132,6 +133,37 @@ async def test_demo_run_stores_the_demo_farm_in_a_scratch_database(
 
     again = await read_summary(workdir / DATABASE_NAME, NOW_US + 10**9)
     assert len(again.farms) == 3
+
+
+async def test_demo_sends_its_notifications_to_the_given_webhook(tmp_path: Path) -> None:
+    fake = FakeDiscord()
+    await fake.start()
+    try:
+        out = io.StringIO()
+        summary = await run_demo(
+            out, seconds=6.0, webhook_url=fake.webhook_url(7100, "demo"), workdir=tmp_path
+        )
+    finally:
+        await fake.stop()
+    assert "notifications go to the webhook you gave" in out.getvalue()
+    assert "/api/webhooks/" not in out.getvalue()  # the webhook's secret is not printed
+    titles = [e.get("title", "") for m in fake.webhook_messages[7100] for e in m.get("embeds", [])]
+    texts = " ".join(titles + [m.get("content") or "" for m in fake.webhook_messages[7100]])
+    assert "stopped with an error" in texts
+    assert {a.rule.value for a in summary.open_alerts} >= {"farm_error"}
+
+
+def test_cli_demo_refuses_a_webhook_that_is_not_one(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "demo", "--webhook", "https://example.com/hook"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "--webhook is not a Discord webhook URL" in done.stderr
 
 
 def test_cli_demo_runs_in_a_temporary_directory_and_prints_the_summary(tmp_path: Path) -> None:

@@ -354,3 +354,23 @@ async def test_rpc_nodes_and_wallets(tmp_path: Path) -> None:
     assert wallet.status is Status.OK
     assert wallet.detail == f"{address}: valid address, balance 12 AI3"
     assert exit_code(checks) == 1
+
+
+async def test_a_docker_json_file_log_is_recognised(tmp_path: Path) -> None:
+    logs = write_demo_logs(tmp_path / "logs", NOW_US)
+    json_log = tmp_path / "logs" / "farmer-json.log"
+    entries = [
+        json.dumps({"log": line.text + "\n", "stream": "stdout", "time": "2025-06-20T08:00:00Z"})
+        for line in logs.logs.farmer
+    ]
+    json_log.write_text("\n".join(entries) + "\n")
+    env = write_env(
+        tmp_path / ".env",
+        {
+            "COSMOS_DATABASE_PATH": str(tmp_path / "cosmos.db"),
+            "COSMOS_LOGS__FILES": [{"path": str(json_log), "role": "farmer"}],
+        },
+    )
+    check = by_name(await doctor(env, 5.0))[f"log file {json_log}"]
+    assert check.status is Status.OK
+    assert check.detail.startswith("readable, json-file lines, looks like a farmer log")
