@@ -419,9 +419,8 @@ class DockerContainerSource:
                 if lines:
                     self.last_ts_ns = (lines[-1].received_us or 0) * 1000 or self.last_ts_ns
                     yield lines
-                elif not items:
-                    if self.state != "starting":
-                        self.backfilling = False  # nothing waiting: caught up
+                elif not items and self.state != "starting":
+                    self.backfilling = False  # nothing waiting: caught up
                     yield []  # a heartbeat
         finally:
             reader.stop()

@@ -304,9 +304,12 @@ async def test_docker_recreated_container_is_read_from_its_start(
         fresh = engine.recreate("node")
         engine.append("node", *node[5:])
         await wait_until(lambda: lines_of_node() == len(node))
-        statuses = {s.key: s for s in collector.source_statuses()}
         # The farmer container named in the settings does not exist: said, not fatal.
-        assert statuses[docker_key("local", "farmer", "f")].state == "waiting"
+        missing = docker_key("local", "farmer", "f")
+        await wait_until(
+            lambda: {s.key: s.state for s in collector.source_statuses()}[missing] == "waiting"
+        )
+        statuses = {s.key: s for s in collector.source_statuses()}
         assert "no container named 'f'" in (
             statuses[docker_key("local", "farmer", "f")].last_error or ""
         )
