@@ -270,6 +270,8 @@ class AlertsSettings(_Section):
             raise ValueError(
                 f"unknown alert rule(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
             )
+        if isinstance(value, dict) and "dashboard" in value.values():
+            raise ValueError("an alert cannot go to the dashboard; route it to another topic")
         return value
 
 
