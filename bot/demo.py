@@ -40,7 +40,7 @@ from collectors.settings import (
 )
 from collectors.store.alerts import AlertStore
 from collectors.store.database import Database
-from collectors.store.views import DAY_US, ViewStore
+from collectors.store.views import ViewStore
 
 DEMO_FARMER = "demo-farmer"
 DATABASE_NAME = "cosmos-demo.db"
@@ -172,13 +172,14 @@ async def read_summary(database_path: Path, now_us: int) -> DemoSummary:
     db = Database(database_path)
     await db.initialize()
     try:
-        views = ViewStore(db)
-        farms = await views.farm_summaries(now_us)
-        report = await views.rewards_report(now_us, DAY_US)
+        farms = await ViewStore(db).farm_summaries(now_us)
         alerts = await AlertStore(db).open_alerts()
     finally:
         await db.close()
-    return DemoSummary(tuple(farms), report.total_rewards, report.total_missed, tuple(alerts))
+    # Every demo reward belongs to a farm: the per-farm 24 h counts add up to the total.
+    won = sum(farm.rewards_24h for farm in farms)
+    missed = sum(farm.misses_24h for farm in farms)
+    return DemoSummary(tuple(farms), won, missed, tuple(alerts))
 
 
 def _count(n: int, noun: str) -> str:
