@@ -23,8 +23,16 @@ from aiohttp import web
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
-from collectors.clock import SystemClock
-from collectors.demo_data import FARMS, farmer_metrics, node_metrics, write_demo_logs
+from collectors.clock import Clock, SystemClock
+from collectors.demo_data import (
+    FARMS,
+    DemoFiles,
+    append_lines,
+    farmer_metrics,
+    live_lines,
+    node_metrics,
+    write_demo_logs,
+)
 from collectors.models.alerts import AlertState
 from collectors.models.views import FarmSummary
 from collectors.settings import (
@@ -44,6 +52,7 @@ from collectors.store.views import ViewStore
 
 DEMO_FARMER = "demo-farmer"
 DATABASE_NAME = "cosmos-demo.db"
+LIVE_SECONDS = 2.0
 
 
 class DemoSettings(Settings):
@@ -210,6 +219,19 @@ def render_summary(summary: DemoSummary) -> str:
 # --- running ----------------------------------------------------------------------------------
 
 
+async def _play_live(files: DemoFiles, clock: Clock, stop: asyncio.Event) -> None:
+    """Append what the farmer and node say next, every few seconds, so cosmos follows live."""
+    step = 0
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), LIVE_SECONDS)
+            return
+        step += 1
+        farmer, node = live_lines(clock.now_us(), step)
+        await asyncio.to_thread(append_lines, files.farmer_log, farmer)
+        await asyncio.to_thread(append_lines, files.node_log, node)
+
+
 async def run_demo(
     out: TextIO,
     *,
@@ -257,7 +279,9 @@ async def run_demo(
             stop = stop or asyncio.Event()
             timer = asyncio.get_running_loop().call_later(seconds, stop.set) if seconds else None
             try:
-                await app.run(settings, stop, clock=clock)
+                async with asyncio.TaskGroup() as tasks:
+                    tasks.create_task(app.run(settings, stop, clock=clock))
+                    tasks.create_task(_play_live(files, clock, stop))
             finally:
                 if timer is not None:
                     timer.cancel()

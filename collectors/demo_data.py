@@ -297,6 +297,52 @@ def node_log(end_us: int) -> list[DemoLine]:
     return out
 
 
+def live_lines(at_us: int, step: int) -> tuple[list[DemoLine], list[DemoLine]]:
+    """What the farmer and the node say during the demo, ``step`` = 1, 2, …: farm 1 plots on,
+    the node imports a block. (Farmer lines, node lines.)"""
+    farm = FARMS[1]
+    sector = farm.sectors_plotted + step
+    percent = 100.0 * sector / farm.sectors_total
+    farmer = [
+        DemoLine(
+            _line(
+                at_us,
+                "INFO",
+                "subspace_farmer::single_disk_farm::plotting",
+                f"Plotting sector ({percent:.2f}% complete)",
+                f"{{farm_index={farm.index}}}:{{sector_index={sector}}}:",
+            ),
+            EventKind.PLOTTING,
+        )
+    ]
+    best = NODE_BEST + step
+    parent, head = _hash(f"demo-block-{best - 1}"), _hash(f"demo-block-{best}")
+    node = [
+        DemoLine(
+            _line(
+                at_us,
+                "INFO",
+                "substrate",
+                f"🏆 Imported #{best} ({_short(parent)} → {_short(head)})",
+                "Consensus:",
+            ),
+            EventKind.NODE_IMPORTED,
+        ),
+        DemoLine(
+            _line(
+                at_us + 1_000,
+                "INFO",
+                "substrate",
+                f"💤 Idle (40 peers), best: #{best} ({_short(head)}), finalized #{best - 100}"
+                f" ({_short(_hash(f'demo-fin-{best}'))}), ⬇ 98.8kiB/s ⬆ 52.0kiB/s",
+                "Consensus:",
+            ),
+            EventKind.NODE_INFORMANT,
+        ),
+    ]
+    return farmer, node
+
+
 def demo_logs(end_us: int) -> DemoLogs:
     return DemoLogs(tuple(farmer_log(end_us)), tuple(node_log(end_us)))
 
@@ -423,6 +469,11 @@ class DemoFiles:
     farmer_log: Path
     node_log: Path
     logs: DemoLogs
+
+
+def append_lines(path: Path, lines: list[DemoLine]) -> None:
+    with path.open("a", encoding="utf-8") as file:
+        file.write("".join(line.text + "\n" for line in lines))
 
 
 def write_demo_logs(directory: Path, end_us: int) -> DemoFiles:

@@ -17,6 +17,7 @@ from collectors.demo_data import (
     REWARDS,
     demo_logs,
     farmer_metrics,
+    live_lines,
     node_metrics,
     write_demo_logs,
 )
@@ -55,6 +56,24 @@ def test_every_demo_line_meant_to_match_parses_to_its_event(tmp_path: Path) -> N
     # The lines cosmos does not track are few and deliberate.
     untracked = [line for line in files.logs.farmer + files.logs.node if line.kind is None]
     assert 0 < len(untracked) <= 5
+
+
+def files_lines(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").splitlines()
+
+
+def test_live_lines_parse_and_move_on() -> None:
+    for step in (1, 2, 3):
+        farmer, node = live_lines(NOW_US + step * 2_000_000, step)
+        for line in farmer + node:
+            parsed = parse_line(line.text)
+            assert parsed is not None
+            assert parsed.kind is line.kind
+    first = parse_line(live_lines(NOW_US, 1)[0][0].text)
+    later = parse_line(live_lines(NOW_US, 2)[0][0].text)
+    assert first is not None
+    assert later is not None
+    assert later.sector_index == first.sector_index + 1  # type: ignore[operator]
 
 
 def test_demo_logs_end_at_the_given_time_in_order() -> None:
@@ -130,6 +149,13 @@ async def test_demo_run_stores_the_demo_farm_in_a_scratch_database(
     untracked = sum(1 for line in logs.farmer + logs.node if line.kind is None)
     assert unmatched is not None
     assert unmatched[0] == untracked
+
+    # The demo goes on writing while it runs: farm 1's plotting followed live past the replay.
+    plotting = FARMS[1]
+    farm1 = next(f for f in summary.farms if f.farm_id == plotting.farm_id)
+    assert farm1.plot_percent is not None
+    assert farm1.plot_percent > 100.0 * plotting.sectors_plotted / plotting.sectors_total
+    assert len(files_lines(workdir / "farmer.log")) > len(logs.farmer)
 
     again = await read_summary(workdir / DATABASE_NAME, NOW_US + 10**9)
     assert len(again.farms) == 3
