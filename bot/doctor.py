@@ -37,6 +37,7 @@ from collectors.settings import (
     MetricsTarget,
     Settings,
     SettingsError,
+    Wallet,
     load_settings,
 )
 from collectors.sources.chain import ChainClient, ChainError
@@ -165,8 +166,8 @@ async def check_docker(index: int, host: DockerHost, limit_s: float) -> Check:
             parts.append(f"{role}: {', '.join(by_image)} (by image)")
         else:
             parts.append(f"{role}: none found (looked for images {', '.join(images[role])})")
-    api = f"API {version}" if version else "reachable"
-    detail = f"reachable ({api}); would follow " + "; ".join(parts)
+    api = f" (API {version})" if version else ""
+    detail = f"reachable{api}; would follow " + "; ".join(parts)
     if following == 0:
         return problem(
             name,
@@ -330,23 +331,28 @@ async def check_wallets(settings: Settings, limit_s: float) -> list[Check]:
                 client = connected
             else:
                 await connected.close()
-    for wallet in wallets.accounts:
-        name = f"wallet {wallet.label}"
-        if client is None:
-            checks.append(skipped(name, f"{wallet.address}: no RPC node answered to look it up"))
-            continue
-        try:
-            balances = await asyncio.wait_for(client.balances([wallet.address]), limit_s)
-        except (ChainError, TimeoutError) as exc:
-            checks.append(
-                problem(name, f"{wallet.address}: {exc}", "run cosmos doctor again in a minute")
-            )
-            continue
-        free = balances[0].free if balances else 0
-        checks.append(ok(name, f"{wallet.address}: valid address, balance {format_ai3(free)}"))
-    if client is not None:
-        await client.close()
+    try:
+        for wallet in wallets.accounts:
+            checks.append(await _check_wallet(wallet, client, limit_s))
+    finally:
+        if client is not None:
+            await client.close()
     return checks
+
+
+async def _check_wallet(wallet: Wallet, client: ChainClient | None, limit_s: float) -> Check:
+    name = f"wallet {wallet.label}"
+    if client is None:
+        return skipped(name, f"{wallet.address}: no RPC node answered to look it up")
+    again = "run cosmos doctor again in a minute; if it persists, restart the node"
+    try:
+        balances = await asyncio.wait_for(client.balances([wallet.address]), limit_s)
+    except TimeoutError:
+        return problem(name, f"{wallet.address}: no balance within {limit_s:g} s", again)
+    except ChainError as exc:
+        return problem(name, f"{wallet.address}: {exc}", again)
+    free = balances[0].free if balances else 0
+    return ok(name, f"{wallet.address}: valid address, balance {format_ai3(free)}")
 
 
 # --- discord ----------------------------------------------------------------------------------

@@ -374,3 +374,36 @@ async def test_a_docker_json_file_log_is_recognised(tmp_path: Path) -> None:
     check = by_name(await doctor(env, 5.0))[f"log file {json_log}"]
     assert check.status is Status.OK
     assert check.detail.startswith("readable, json-file lines, looks like a farmer log")
+
+
+async def test_docker_hosts_by_name_and_without_any_node_or_farmer(
+    tmp_path: Path, docker_engine: FakeDockerEngine
+) -> None:
+    with FakeDockerEngine() as empty:
+        empty.add_container("grafana", "grafana/grafana:11")
+        env = write_env(
+            tmp_path / ".env",
+            {
+                "COSMOS_DATABASE_PATH": str(tmp_path / "cosmos.db"),
+                "COSMOS_LOGS__DOCKER": [
+                    {
+                        "base_url": docker_engine.base_url,
+                        "host": "named",
+                        "farmer_container": "autonomys-farmer",
+                        "node_container": "my-node",
+                    },
+                    {"base_url": empty.base_url, "host": "empty"},
+                ],
+            },
+        )
+        c = by_name(await doctor(env, 5.0))
+    named = c["docker named"]
+    assert named.status is Status.OK
+    assert named.detail == (
+        "reachable (API 1.45); would follow farmer: autonomys-farmer (by name);"
+        " node: my-node (by name, not among the node images)"
+    )
+    nothing = c["docker empty"]
+    assert nothing.status is Status.PROBLEM
+    assert "farmer: none found (looked for images ghcr.io/autonomys/farmer" in nothing.detail
+    assert "COSMOS_LOGS__DOCKER[1].farmer_container" in nothing.fix
