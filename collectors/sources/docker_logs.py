@@ -442,6 +442,10 @@ def _span(seconds: float) -> str:
     return f"{seconds / 86400:.1f} days"
 
 
+class _NoSuchName(LookupError):
+    """No container has this exact name (Docker matched something else, e.g. an id prefix)."""
+
+
 class _Reader:
     """The blocking side: owns one Docker client on its own thread; reconnects forever."""
 
@@ -489,7 +493,7 @@ class _Reader:
                 src.reachability.up()
                 delay = src.reconnect_seconds
                 self._follow_once(self._client.api)
-            except docker.errors.NotFound:
+            except (docker.errors.NotFound, _NoSuchName):
                 if not self._missing_logged:
                     log.warning(
                         "%s: no container named %r on %s yet; waiting for it",
@@ -515,6 +519,9 @@ class _Reader:
         """Read the container's log from the resume point until the stream ends."""
         src = self.source
         info = api.inspect_container(src.container)
+        if str(info.get("Name", "")).lstrip("/") != src.container:
+            # Docker also resolves a unique id prefix: "f" or "abc" may name another container.
+            raise _NoSuchName(src.container)
         if self._missing_logged:
             log.info("%s: container %r found", src.ref.key, src.container)
             self._missing_logged = False

@@ -368,3 +368,17 @@ async def test_time_left_while_backfilling(engine: FakeDockerEngine) -> None:
         assert src.describe_left() == "2.0 h of log left"
     finally:
         await follow.stop()
+
+
+async def test_a_name_is_not_matched_as_an_id_prefix(engine: FakeDockerEngine) -> None:
+    other = engine.add_container("node", NODE_IMAGE)
+    engine.append("node", "a node line")
+    prefix = other.id[:3]  # Docker resolves a unique id prefix; a name must match exactly
+    src = source(engine, name=prefix)
+    follow = Follow(src)
+    try:
+        await wait_until(lambda: src.state == "waiting")
+        assert follow.lines == []
+        assert engine.log_requests(other.id) == []
+    finally:
+        await follow.stop()
