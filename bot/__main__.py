@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
-from bot.demo import add_demo_parser
-from bot.doctor import add_doctor_parser
-from bot.ingest_command import add_ingest_parser
 from collectors.settings import SettingsError, load_settings
 from collectors.store.database import StoreError
 
@@ -41,6 +40,15 @@ def _cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lazy(module: str) -> Callable[[argparse.Namespace], int]:
+    """A subcommand whose module is imported only when it runs (keeps the others light)."""
+
+    def handler(args: argparse.Namespace) -> int:
+        return int(importlib.import_module(module).cli(args))
+
+    return handler
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cosmos", description="Monitor for Autonomys farmers")
     parser.add_argument("--env-file", default=".env", help="settings file (default .env)")
@@ -49,9 +57,29 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_cmd_run)
     status = sub.add_parser("status", help="what each source last did, and open alerts")
     status.set_defaults(handler=_cmd_status)
-    add_ingest_parser(sub)
-    add_doctor_parser(sub)
-    add_demo_parser(sub)
+    ingest = sub.add_parser(
+        "ingest",
+        help="backfill node/farmer log files once (plain, ANSI, Docker json-file or frames)",
+    )
+    ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="log files")
+    ingest.add_argument(
+        "--db", type=Path, default=None, help="database file (default: COSMOS_DATABASE_PATH)"
+    )
+    ingest.set_defaults(handler=_lazy("bot.ingest_command"))
+    doctor = sub.add_parser(
+        "doctor", help="check the settings and every connection, and say how to fix problems"
+    )
+    doctor.add_argument(
+        "--timeout", type=float, default=10.0, help="seconds each check may take (default 10)"
+    )
+    doctor.set_defaults(handler=_lazy("bot.doctor"))
+    demo = sub.add_parser(
+        "demo", help="run cosmos on a bundled demo farm (no farm, token or settings needed)"
+    )
+    demo.add_argument("--webhook", help="send the demo's notifications to this Discord webhook")
+    demo.add_argument("--seconds", type=float, help="stop after this long (default: Ctrl+C)")
+    demo.add_argument("--dir", help="keep the demo files and database in this directory")
+    demo.set_defaults(handler=_lazy("bot.demo"))
     return parser
 
 

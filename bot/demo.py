@@ -291,7 +291,7 @@ async def run_demo(
         return summary
 
 
-def _cmd_demo(args: argparse.Namespace) -> int:
+def cli(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level="INFO",
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
@@ -302,13 +302,3 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         run_demo(sys.stdout, seconds=args.seconds, webhook_url=args.webhook, workdir=workdir)
     )
     return 0
-
-
-def add_demo_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    demo = sub.add_parser(
-        "demo", help="run cosmos on a bundled demo farm (no farm, token or settings needed)"
-    )
-    demo.add_argument("--webhook", help="send the demo's notifications to this Discord webhook")
-    demo.add_argument("--seconds", type=float, help="stop after this long (default: Ctrl+C)")
-    demo.add_argument("--dir", help="keep the demo files and database in this directory")
-    demo.set_defaults(handler=_cmd_demo)

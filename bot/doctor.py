@@ -515,22 +515,9 @@ def exit_code(checks: Sequence[Check]) -> int:
     return 1 if any(c.status is Status.PROBLEM for c in checks) else 0
 
 
-def _cmd_doctor(args: argparse.Namespace) -> int:
+def cli(args: argparse.Namespace) -> int:
     # The lines printed here say everything; library warnings would only repeat them.
     logging.basicConfig(level=logging.CRITICAL)
     checks = asyncio.run(doctor(args.env_file, args.timeout))
     render(checks, sys.stdout)
     return exit_code(checks)
-
-
-def add_doctor_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser(
-        "doctor", help="check the settings and every connection, and say how to fix problems"
-    )
-    parser.add_argument(
-        "--timeout",
-        type=float,
-        default=CHECK_TIMEOUT_SECONDS,
-        help=f"seconds each check may take (default {CHECK_TIMEOUT_SECONDS:g})",
-    )
-    parser.set_defaults(handler=_cmd_doctor)

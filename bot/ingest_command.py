@@ -324,7 +324,7 @@ def render_report(report: BackfillReport, out: TextIO) -> None:
             )
 
 
-def _cmd_ingest(args: argparse.Namespace) -> int:
+def cli(args: argparse.Namespace) -> int:
     farmer_name = socket.gethostname()
     db_path: Path | None = args.db
     try:
@@ -338,15 +338,3 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     report = asyncio.run(backfill(args.paths, db_path, farmer_name))
     render_report(report, sys.stdout)
     return 1 if any(f.error for f in report.files) else 0
-
-
-def add_ingest_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    ingest = sub.add_parser(
-        "ingest",
-        help="backfill node/farmer log files once (plain, ANSI, Docker json-file or frames)",
-    )
-    ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="log files")
-    ingest.add_argument(
-        "--db", type=Path, default=None, help="database file (default: COSMOS_DATABASE_PATH)"
-    )
-    ingest.set_defaults(handler=_cmd_ingest)
