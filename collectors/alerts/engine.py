@@ -35,6 +35,7 @@ from collectors.store.alerts import (
     load_states_in,
     log_transition_in,
     mark_summary_sent_in,
+    mark_watch_start_in,
     save_state_in,
 )
 from collectors.store.database import Database
@@ -142,6 +143,7 @@ class AlertEngine:
             by_key = {(c.rule, c.subject): c for c in evaluate(inputs, self._settings)}
             conditions = list(by_key.values())
             async with self._db.transaction() as conn:
+                await mark_watch_start_in(conn, now_us)
                 states = await load_states_in(conn)
                 for condition in conditions:
                     transition = await self._apply(conn, states, condition, now_us)

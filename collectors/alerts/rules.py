@@ -125,6 +125,8 @@ def logs_silent(inputs: AlertInputs, settings: AlertsSettings) -> list[Condition
             else settings.farmer_logs_silent_minutes
         )
         last = source.last_line_us if source.last_line_us is not None else source.first_seen_us
+        if inputs.watch_start_us is not None and last < inputs.watch_start_us:
+            continue  # read before cosmos watched (a backfill): not a source being followed
         silent_for = inputs.now_us - last
         out.append(
             Condition(
@@ -280,7 +282,7 @@ def plotting_stalled(inputs: AlertInputs, settings: AlertsSettings) -> list[Cond
             if farm.sectors_remaining is not None
             else farm.plot_percent < 100.0
         )
-        idle_for = inputs.now_us - farm.plot_updated_us
+        idle_for = inputs.now_us - max(farm.plot_updated_us, inputs.watch_start_us or 0)
         active = not farm.plot_complete and remaining and idle_for >= limit
         kind = farm.plot_kind or "plotting"
         sectors = f", {farm.sectors_remaining} sectors remain" if farm.sectors_remaining else ""

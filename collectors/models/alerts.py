@@ -55,11 +55,11 @@ class TargetHealth:
 
 @dataclass(frozen=True, slots=True)
 class SourceActivity:
-    """A log source (file or container) and when it last produced a line."""
+    """A log source (file or container) and when cosmos last received a line from it."""
 
     key: str
     role: str  # "node" | "farmer"
-    last_line_us: int | None
+    last_line_us: int | None  # receive time, not the line's own (possibly old) timestamp
     first_seen_us: int
 
 
@@ -158,6 +158,9 @@ class AlertInputs:
     wallets: tuple[WalletState, ...] = ()
     # Farmer name -> rewards (times) in the look-back window, for farms' share-of-space estimate.
     farmer_rewards_us: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    # When cosmos first watched this database: silence and stalls count from then at the
+    # earliest (old lines read in a backfill are history, not news). None: no such limit.
+    watch_start_us: int | None = None
 
 
 # --- rule output and alert state ------------------------------------------------------------

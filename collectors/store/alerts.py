@@ -294,6 +294,7 @@ class AlertInputReader:
             farms=farms,
             wallets=await self._wallets(tables, now_us),
             farmer_rewards_us=farmer_rewards,
+            watch_start_us=await self.watch_start(tables) or now_us,
         )
 
     # --- endpoints, sources, node ----------------------------------------------------------
@@ -319,30 +320,25 @@ class AlertInputReader:
             for r in rows
         )
 
-    async def _columns(self, table: str) -> frozenset[str]:
-        rows = await self.rows(f"SELECT name FROM pragma_table_info('{table}')")
-        return frozenset(r["name"] for r in rows)
-
     async def sources(self) -> tuple[SourceActivity, ...]:
-        # The log pipeline keeps the last line's time on the source; else the last event's.
-        last_line = (
-            "COALESCE(s.last_ts_us, (SELECT MAX(e.ts_us) FROM events e WHERE e.source_id = s.id))"
-            if "last_ts_us" in await self._columns("log_sources")
-            else "(SELECT MAX(e.ts_us) FROM events e WHERE e.source_id = s.id)"
-        )
-        rows = await self.rows(
-            f"SELECT s.key, s.role, s.updated_us, {last_line} AS last_us"
-            " FROM log_sources s ORDER BY s.key"
-        )
+        # updated_us is when the log pipeline last stored lines from the source (receive
+        # time): a backfill of old lines is recent activity, a clock-skewed host is no problem.
+        rows = await self.rows("SELECT key, role, updated_us FROM log_sources ORDER BY key")
         return tuple(
             SourceActivity(
                 key=r["key"],
                 role=r["role"],
-                last_line_us=r["last_us"],
+                last_line_us=r["updated_us"],
                 first_seen_us=r["updated_us"],
             )
             for r in rows
         )
+
+    async def watch_start(self, tables: frozenset[str]) -> int | None:
+        if "alert_meta" not in tables:
+            return None
+        rows = await self.rows("SELECT value FROM alert_meta WHERE key = 'watch_start_us'")
+        return int(rows[0]["value"]) if rows else None
 
     async def _nodes(self, tables: frozenset[str], now_us: int) -> tuple[NodeState, ...]:
         if "node_metrics" in tables:
@@ -806,4 +802,11 @@ async def status_overview(db: Database, now_us: int) -> StatusOverview:
         open_alerts=tuple(await store.open_alerts()),
         last_summary=await store.last_summary(),
         outbox=tuple((r["state"], r["n"]) for r in outbox_rows),
+    )
+
+
+async def mark_watch_start_in(conn: aiosqlite.Connection, now_us: int) -> None:
+    """Remember the first evaluation on this database (kept forever after)."""
+    await conn.execute(
+        "INSERT OR IGNORE INTO alert_meta (key, value) VALUES ('watch_start_us', ?)", (now_us,)
     )

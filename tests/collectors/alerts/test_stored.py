@@ -158,10 +158,11 @@ async def test_node_not_synced_and_low_peers_after_their_grace(
 
 async def test_log_source_gone_silent(db: Database, clock: FakeClock) -> None:
     seed = Seed(db)
-    now = clock.now_us()
-    src = await seed.source("docker:local:node:subspace-node", "node", None, now)
-    await seed.event(src, now, "node_imported", None, number=1)
     e = engine(db, clock)
+    await e.evaluate_once()  # cosmos is watching
+    clock.advance(5)
+    src = await seed.source("docker:local:node:subspace-node", "node", None, clock.now_us())
+    await seed.event(src, clock.now_us(), "node_imported", None, number=1)
     await run_for(e, clock, 9 * 60)
     assert await keys(db) == []
     await run_for(e, clock, 2 * 60)
@@ -304,3 +305,20 @@ async def test_farming_errors_rising_in_the_metrics(db: Database, clock: FakeClo
         await seed.farmer_scrape(clock.now_us(), farmer, {FARM_A: (100, 0)}, 4.0)
         await e.evaluate_once()
     assert (await keys(db))[-1] == f"farm_error:{FARM_A}:resolve"
+
+
+async def test_old_history_read_in_a_backfill_is_not_news(db: Database, clock: FakeClock) -> None:
+    """Log lines from a month ago (a backfill) say plotting stopped back then and a source was
+    quiet since; neither is announced at start. A source read only before cosmos ever watched
+    is not judged; a plot still not moving three hours into the watch is."""
+    seed = Seed(db)
+    month_ago = clock.now_us() - 30 * 24 * HOUR
+    farmer = await seed.farmer("alice", month_ago)
+    await seed.source("file:local:old-node.log", "node", None, month_ago)  # `cosmos ingest`
+    await seed.farm(FARM_A, farmer, month_ago)
+    await seed.plot(FARM_A, "plotting", 50.0, month_ago)
+    e = engine(db, clock)
+    await run_for(e, clock, 2 * HOUR_S, step=300)
+    assert await keys(db) == []
+    await run_for(e, clock, 1.5 * HOUR_S, step=300)
+    assert await keys(db) == [f"plotting_stalled:{FARM_A}:fire"]
