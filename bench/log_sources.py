@@ -1,6 +1,6 @@
-"""Throughput of the log sources: lines/s read from a file and through the real docker SDK
-against the fake Engine API (no database), and, with ``--ingest``, through the log pipeline into
-a real SQLite file.
+"""Throughput of the log sources on a backlog: lines/s read from a file and through the real
+docker SDK against the fake Engine API (no database; non-TTY frames streamed, TTY read in bulk
+windows), and, with ``--ingest``, from a file through the log pipeline into a real SQLite file.
 
     .venv/bin/python -m bench.log_sources [--lines 200000] [--ingest]
 """
@@ -56,9 +56,15 @@ async def bench_file(lines: list[str], folder: Path) -> None:
 
 async def bench_docker(lines: list[str], folder: Path, tty: bool) -> None:
     with FakeDockerEngine(folder) as engine:
-        engine.add_container("farmer", "ghcr.io/autonomys/farmer:latest", tty=tty)
-        for start in range(0, len(lines), 10_000):
-            engine.append("farmer", *lines[start : start + 10_000])
+        container = engine.add_container("farmer", "ghcr.io/autonomys/farmer:latest", tty=tty)
+        # A backlog: the lines were logged over the last two days, one every 0.5 s or so.
+        span_ns = 2 * 86400 * 1_000_000_000
+        first_ns = time.time_ns() - span_ns
+        container.created = first_ns // 1_000_000_000
+        step = span_ns // len(lines)
+        for i, line in enumerate(lines):
+            engine.append_entry("farmer", line, first_ns + i * step)
+        engine.flush()
         ref = SourceRef("docker:local:farmer:farmer", "farmer")
         source = DockerContainerSource(ref, engine.base_url, "farmer", batch_seconds=0.05)
         took = await drain(source, len(lines))
@@ -112,7 +118,7 @@ async def bench_ingest(lines: list[str], folder: Path) -> None:
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--lines", type=int, default=200_000)
-    parser.add_argument("--tty-lines", type=int, default=20_000)
+    parser.add_argument("--tty-lines", type=int, default=200_000)
     parser.add_argument("--ingest", action="store_true", help="also through the log pipeline")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-logs-") as tmp:

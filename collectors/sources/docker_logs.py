@@ -19,6 +19,7 @@ import concurrent.futures
 import logging
 import re
 import threading
+import time
 from collections.abc import AsyncGenerator, Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -37,6 +38,11 @@ log = logging.getLogger(__name__)
 _POSITION_TAG = "d1"
 DEFAULT_BATCH_LINES = 5000
 MAX_RETRY_SECONDS = 60.0
+# Backlog of a TTY container: bulk reads of about this much, over windows of this many seconds.
+# Large, because the daemon scans its log file from the start for every window.
+WINDOW_BYTES = 32 * 1024 * 1024
+WINDOW_SECONDS = 600.0
+MAX_WINDOW_SECONDS = 7 * 86400.0
 # Errors that mean "Docker is not there right now" rather than "this container is missing".
 _UNREACHABLE = (docker.errors.DockerException, requests.RequestException, OSError)
 
@@ -539,6 +545,10 @@ class _Reader:
             self.resume = None
         if not state.get("Running", False) and run == self._read_run:
             return False  # stopped, and its log already read: look again later
+        if (info.get("Config") or {}).get("Tty"):
+            self._say("connected", container_id)
+            created_us = parse_rfc3339_us(str(info.get("Created", ""))) or 0
+            self._backfill_in_windows(api, container_id, created_us / 1e6)
         since = max(1, self.resume.ts_ns // 1_000_000_000) if self.resume else None
         stream = api.logs(
             container_id,
@@ -564,6 +574,36 @@ class _Reader:
         self._read_run = run
         self._say("ended", container_id)
         return True
+
+    def _backfill_in_windows(self, api: Any, container_id: str, created_s: float) -> None:
+        """A TTY log streams through the SDK a byte at a time (about 5,000 lines/s); read its
+        backlog in bulk instead (about 60,000 lines/s), in time windows sized to about
+        ``WINDOW_BYTES`` each, up to a moment ago. A non-TTY log streams in frames, fast enough,
+        and is read in one pass, which spares the daemon a scan per window."""
+        window = WINDOW_SECONDS
+        since: float | None = self.resume.ts_ns / 1e9 if self.resume else None
+        lower = since if since is not None else created_s
+        while not self._stop.is_set():
+            horizon = time.time() - 2.0
+            if lower >= horizon:
+                return
+            upper = min(lower + window, horizon)
+            data = api.logs(
+                container_id,
+                stdout=True,
+                stderr=True,
+                stream=False,
+                follow=False,
+                timestamps=True,
+                since=max(1.0, since) if since is not None else None,
+                until=upper,
+            )
+            self._pump([data], container_id)
+            if len(data) > WINDOW_BYTES:
+                window = max(1.0, window / 2)
+            elif len(data) < WINDOW_BYTES // 4:
+                window = min(window * 2, MAX_WINDOW_SECONDS)
+            lower = since = upper
 
     def _pump(self, chunks: Iterable[bytes], container_id: str) -> None:
         decoder = LineDecoder(

@@ -257,6 +257,18 @@ class FakeDockerEngine:
         self._mutate()
         return stamps
 
+    def append_entry(self, ref: str, line: str, ts_ns: int, *, stream: int = 1) -> None:
+        """Like :meth:`append` for one line, without waking the followers (bulk set-up);
+        call :meth:`flush` after."""
+        with self._lock:
+            container = self._require(ref)
+            ending = b"\r\n" if container.tty else b"\n"
+            container.logs.append(LogEntry(self._next_ts(ts_ns), stream, line.encode() + ending))
+
+    def flush(self) -> None:
+        """Wake the follow streams after :meth:`append_entry`."""
+        self._mutate()
+
     def append_raw(
         self, ref: str, data: bytes, *, stream: int = 1, ts_ns: int | None = None
     ) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -382,3 +383,33 @@ async def test_a_name_is_not_matched_as_an_id_prefix(engine: FakeDockerEngine) -
         assert engine.log_requests(other.id) == []
     finally:
         await follow.stop()
+
+
+async def test_tty_backlog_is_read_in_time_windows_then_followed(
+    engine: FakeDockerEngine,
+) -> None:
+    container = engine.add_container("farmer", FARMER_IMAGE, tty=True)
+    now_ns = time.time_ns()
+    three_days = 3 * 86400 * 1_000_000_000
+    container.created = (now_ns - three_days) // 1_000_000_000
+    texts = [f"line {i}" for i in range(3000)]
+    for i, text in enumerate(texts):
+        engine.append("farmer", text, ts_ns=now_ns - three_days + i * 86_000_000_000)
+    follow = Follow(source(engine))
+    try:
+        assert await follow.wait_lines(3000) == texts
+        windows = [q for q in engine.log_requests("farmer") if "until" in q]
+        assert len(windows) > 3
+        assert all(q["follow"] == "0" for q in windows)
+        engine.append("farmer", "live line")
+        assert (await follow.wait_lines(3001))[-1] == "live line"
+        assert len(follow.lines) == 3001
+    finally:
+        await follow.stop()
+    # Resuming mid-backlog reads on from there, in windows, without repeats.
+    engine.append("farmer", "after stop")
+    again = Follow(source(engine), follow.lines[1499].position)
+    try:
+        assert await again.wait_lines(1502) == [*texts[1500:], "live line", "after stop"]
+    finally:
+        await again.stop()
