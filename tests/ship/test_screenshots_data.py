@@ -102,3 +102,12 @@ def test_inline_fields_share_a_row_of_three(script: ModuleType) -> None:
     assert rows == ["cols2", "cols1", "cols2"]
     four = [{"name": f"n{i}", "value": "v", "inline": True} for i in range(4)]
     assert re.findall(r'class="frow (cols\d)"', script._fields_html(four, 0)) == ["cols3", "cols1"]
+
+
+def test_readme_shows_both_pictures() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for name in ("dashboard", "farm"):
+        picture = REPO / "docs" / f"{name}.png"
+        assert f"](docs/{name}.png)" in readme
+        assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert picture.stat().st_size < 300 * 1024
