@@ -148,7 +148,7 @@ def plan_batch(
     matched = unresolved = 0
 
     def farm_update(farm_id: str, ts: int, values: dict[str, Any]) -> None:
-        record = farms.setdefault(farm_id, {"farm_id": farm_id})
+        record = farms.setdefault(farm_id, {"farm_id": farm_id, "first_seen_us": ts})
         record.update(values)
         record["seen_us"] = ts
 

@@ -369,6 +369,8 @@ class FarmRecord:
     """What a ``Farm N:`` block says about a farm; None means "not said (yet)"."""
 
     farm_id: str
+    # The times of the farm's first and last line in the batch.
+    first_seen_us: int
     seen_us: int
     farm_index: int | None = None
     public_key: str | None = None

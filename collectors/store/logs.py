@@ -54,7 +54,9 @@ ON CONFLICT(farm_id) DO UPDATE SET
     genesis_hash = coalesce(excluded.genesis_hash, farms.genesis_hash),
     allocated_bytes = coalesce(excluded.allocated_bytes, farms.allocated_bytes),
     allocated_text = coalesce(excluded.allocated_text, farms.allocated_text),
-    directory = coalesce(excluded.directory, farms.directory)
+    directory = coalesce(excluded.directory, farms.directory),
+    first_seen_us = min(farms.first_seen_us, excluded.first_seen_us),
+    last_seen_us = max(farms.last_seen_us, excluded.last_seen_us)
 """
 _UPSERT_MAPPING = """
 INSERT INTO farm_index_map (source_id, run_start_us, farm_index, farm_id, seen_us)
@@ -214,7 +216,7 @@ class LogStore:
                             f.allocated_text,
                             f.directory,
                             f.seen_us,
-                            f.seen_us,
+                            f.first_seen_us,
                             f.seen_us,
                         )
                         for f in batch.farms

@@ -136,6 +136,27 @@ async def test_farm_index_swap_resolves_through_each_runs_map(
 
 
 @needs_samples
+async def test_first_seen_is_the_farms_earliest_line_whatever_the_batching(
+    db: Database, clock: FakeClock
+) -> None:
+    ingestor = await make_ingestor(db, clock)
+    lines = log_lines(SAMPLES / "farmer.log")
+    # Both farmer runs in one batch, then the same again in two batches: same first/last seen.
+    await ingestor.ingest(FARMER, lines)
+    whole = await rows(db, "SELECT farm_id, first_seen_us, last_seen_us FROM farms ORDER BY 1")
+    other = SourceRef("file:local:/logs/farmer-copy.log", "farmer")
+    await ingestor.ingest(other, lines[150:])
+    await ingestor.ingest(other, lines[:150])
+    assert (
+        await rows(db, "SELECT farm_id, first_seen_us, last_seen_us FROM farms ORDER BY 1") == whole
+    )
+    first_seen = {farm: first for farm, first, _ in whole}
+    # …YZD's block is printed at 08:00:05 in the first run and again at 10:02:46 in the second.
+    assert first_seen[YZD] == 1_750_406_405_510_776
+    assert all(first < last for _, first, last in whole)
+
+
+@needs_samples
 @pytest.mark.parametrize("split", [1, 17, 100, 137, 250])
 async def test_restart_at_any_point_gives_the_same_rows(
     tmp_path: Path, clock: FakeClock, split: int

@@ -46,7 +46,7 @@ def batch(position: str, ts: int = T0) -> LogBatch:
             RewardRecord(ts, RewardOutcome.SIGNED, 456, FARM, 0, reward_hash="0x" + "ab" * 32),
             RewardRecord(ts + 1, RewardOutcome.PROVING_SKIPPED, 789, FARM, 0, slot=5),
         ),
-        farms=(FarmRecord(FARM, ts, farm_index=0, directory="/farms/a"),),
+        farms=(FarmRecord(FARM, ts, ts, farm_index=0, directory="/farms/a"),),
         mappings=(FarmMapping(T0, 0, FARM, ts),),
         plots=(PlotState(FARM, PlotKind.PLOTTING, 12.5, 7, ts),),
         node=NodeState(ts_us=ts, state=SyncState.IDLE, peers=40, best=100, finalized=0),
@@ -90,13 +90,17 @@ async def test_farm_upsert_touches_only_the_log_columns(db: Database, clock: Fak
     await store.write(source, batch("1", ts=T0 + 1000), clock.now_us())
     assert await rows(
         db, "SELECT farm_index, directory, first_seen_us, last_seen_us, active FROM farms"
-    ) == [(0, "/farms/a", 1, 2, 0)]
+    ) == [(0, "/farms/a", 1, T0 + 1000, 0)]  # seen times widen; active stays the metrics' call
     # An older line (history replayed late) does not move the index back.
-    older = LogBatch(cursor=SourceCursor("2"), lines=1, farms=(FarmRecord(FARM, T0, farm_index=3),))
+    older = LogBatch(
+        cursor=SourceCursor("2"), lines=1, farms=(FarmRecord(FARM, T0, T0, farm_index=3),)
+    )
     await store.write(source, older, clock.now_us())
     assert await rows(db, "SELECT farm_index, directory FROM farms") == [(0, "/farms/a")]
     newer = LogBatch(
-        cursor=SourceCursor("3"), lines=1, farms=(FarmRecord(FARM, T0 + 5000, farm_index=1),)
+        cursor=SourceCursor("3"),
+        lines=1,
+        farms=(FarmRecord(FARM, T0 + 5000, T0 + 5000, farm_index=1),),
     )
     await store.write(source, newer, clock.now_us())
     assert await rows(db, "SELECT farm_index, directory FROM farms") == [(1, "/farms/a")]
