@@ -35,6 +35,11 @@ AI3 = 10**18
 MISSES = ("solution_failed", "proving_skipped", "signature_failed")
 
 
+def left(farm: int, minutes_ago: int) -> int:
+    """Sectors not yet plotted: odd farms are plotting, one sector every 10 minutes."""
+    return 100 + minutes_ago // 10 if farm % 2 else 0
+
+
 async def populate(db: Database, farms: int, per_day: float, days: int) -> dict[str, int]:
     rng = random.Random(1)
     first = NOW_US - days * DAY_US
@@ -112,16 +117,21 @@ async def populate(db: Database, farms: int, per_day: float, days: int) -> dict[
             "INSERT INTO farm_metrics (farm_id, farmer_id, target_key, ts_us, sectors_plotted,"
             " sectors_not_plotted, sectors_about_to_expire, sectors_expired, auditing_count,"
             " proving_success, proving_timeout, proving_rejected, proving_failed,"
-            " farming_errors, skipped_slots) VALUES (?, 1, 'farmer:x', ?, 1000, 0, 0, 0, 0, 0,"
+            " farming_errors, skipped_slots) VALUES (?, 1, 'farmer:x', ?, 1000, ?, 0, 0, 0, 0,"
             " 0, 0, 0, 0, 0)",
-            [(f, NOW_US) for f in farm_ids],
+            [(f, NOW_US, left(i, 0)) for i, f in enumerate(farm_ids)],
         )
-        snapshots = [(f, NOW_US - m * MIN_US) for f in farm_ids for m in range(48 * 60)]
+        # Half the farms are still plotting, one sector every 10 minutes.
+        snapshots = [
+            (f, NOW_US - m * MIN_US, left(i, m))
+            for i, f in enumerate(farm_ids)
+            for m in range(48 * 60)
+        ]
         await conn.executemany(
             "INSERT INTO farm_metric_snapshots (farm_id, ts_us, sectors_plotted,"
             " sectors_not_plotted, sectors_about_to_expire, sectors_expired, auditing_count,"
             " auditing_sum, proving_success, proving_timeout, proving_rejected, proving_failed,"
-            " farming_errors, skipped_slots) VALUES (?, ?, 1000, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,"
+            " farming_errors, skipped_slots) VALUES (?, ?, 1000, ?, 0, 0, 0, 0, 0, 0, 0, 0, 0,"
             " 0)",
             snapshots,
         )
