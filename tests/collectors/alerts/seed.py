@@ -9,8 +9,10 @@ from collectors.models.metrics import (
     FarmerSnapshot,
     FarmMetrics,
     FarmState,
+    Histogram,
     MetricsLayout,
     NodeSnapshot,
+    ProvingOutcome,
     TargetKind,
 )
 from collectors.store.database import Database
@@ -121,11 +123,20 @@ class Seed:
         farmer_id: int,
         farms: dict[str, tuple[int, int]],
         farming_errors: float = 0.0,
+        proving: tuple[tuple[ProvingOutcome, float], ...] = (),
     ) -> None:
-        """``farms``: farm id -> (sectors plotted, sectors not plotted)."""
+        """``farms``: farm id -> (sectors plotted, sectors not plotted); ``proving``: counts
+        of proving outcomes so far (the same for every farm)."""
+        histograms = tuple(
+            (outcome, Histogram(((float("inf"), count),), 0.0, count)) for outcome, count in proving
+        )
         metrics = tuple(
             FarmMetrics(
-                farm_id=f, sectors_plotted=p, sectors_not_plotted=n, farming_errors=farming_errors
+                farm_id=f,
+                sectors_plotted=p,
+                sectors_not_plotted=n,
+                farming_errors=farming_errors,
+                proving=histograms,
             )
             for f, (p, n) in farms.items()
         )
@@ -148,10 +159,10 @@ class Seed:
                 auditing_p99_s=None,
                 proving_mean_s=None,
                 proving_p99_s=None,
-                proving_success=0.0,
-                proving_timeout=0.0,
-                proving_rejected=0.0,
-                proving_failed=0.0,
+                proving_success=m.proving_count(ProvingOutcome.SUCCESS),
+                proving_timeout=m.proving_count(ProvingOutcome.TIMEOUT),
+                proving_rejected=m.proving_count(ProvingOutcome.REJECTED),
+                proving_failed=m.proving_count(ProvingOutcome.FAILED),
                 farming_errors=farming_errors,
                 skipped_slots=0.0,
             )

@@ -7,7 +7,7 @@ import json
 
 from collectors.alerts.engine import AlertEngine, build_alert_engine
 from collectors.clock import FakeClock
-from collectors.models.metrics import FailureKind
+from collectors.models.metrics import FailureKind, ProvingOutcome
 from collectors.settings import AlertsSettings
 from collectors.store.alerts import AlertStore
 from collectors.store.database import Database
@@ -322,3 +322,30 @@ async def test_old_history_read_in_a_backfill_is_not_news(db: Database, clock: F
     assert await keys(db) == []
     await run_for(e, clock, 1.5 * HOUR_S, step=300)
     assert await keys(db) == [f"plotting_stalled:{FARM_A}:fire"]
+
+
+async def test_rejected_and_timed_out_proofs_in_the_metrics_are_missed_rewards(
+    db: Database, clock: FakeClock
+) -> None:
+    seed = Seed(db)
+    farmer = await seed.farmer("alice", clock.now_us())
+    e = engine(db, clock)
+    counts = [(0.0, 0.0), (0.0, 0.0), (1.0, 0.0), (1.0, 2.0)]  # (rejected, timed out) so far
+    for rejected, timeouts in counts:
+        clock.advance(60)
+        await seed.farmer_scrape(
+            clock.now_us(),
+            farmer,
+            {FARM_A: (100, 0)},
+            proving=((ProvingOutcome.REJECTED, rejected), (ProvingOutcome.TIMEOUT, timeouts)),
+        )
+        await e.evaluate_once()
+    messages = await sent(db)
+    assert [k.rsplit(":", 1)[1] for k, _ in messages] == ["fire"]
+    assert messages[0][0].startswith(f"alert:missed_rewards:{FARM_A}:")
+    await run_for(e, clock, 30)
+    body = dict(await sent(db))
+    assert any("1 rejected proof" in str(p["body"]) for p in body.values())
+    [alert] = await AlertStore(db).open_alerts()
+    assert "2 proving timed out" in alert.detail
+    assert "1 rejected proof" in alert.detail
