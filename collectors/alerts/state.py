@@ -1,8 +1,9 @@
 """The alert state machine: pure, one step per (rule, subject) and evaluation.
 
 Fire once the condition has held for its grace period, remind with growing intervals while it
-persists, resolve once it has been clear for the resolve grace. A condition that comes back while
-clearing (flapping) re-opens silently and lengthens the next resolve grace.
+persists (at once if it got worse), resolve once it has been clear for the resolve grace. A
+condition that comes back while clearing (flapping) re-opens silently and lengthens the next
+resolve grace.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from collectors.models.alerts import AlertState, Condition, Phase, Policy, Transition
+from collectors.models.notify import Severity
 
 US = 1_000_000
 
@@ -35,14 +37,26 @@ def step(
     """The state after seeing ``condition`` at ``now_us``, and the message to send, if any."""
     state = prev or initial_state(condition)
     if condition.active:
+        escalated = state.phase is Phase.FIRING and _rank(condition.severity) > _rank(
+            state.severity
+        )
         state = replace(
             state,
             severity=condition.severity,
             title=condition.title or state.title,
             detail=condition.detail,
         )
+        if escalated:
+            # Worse than what was announced (farming errors, then the farm stopped): say so now.
+            return replace(
+                state, reminders=state.reminders + 1, last_notified_us=now_us, updated_us=now_us
+            ), Transition.REMIND
         return _while_active(state, now_us, policy)
     return _while_clear(state, now_us, policy)
+
+
+def _rank(severity: Severity) -> int:
+    return {Severity.INFO: 0, Severity.SUCCESS: 0, Severity.WARNING: 1, Severity.ERROR: 2}[severity]
 
 
 def _while_active(

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from collectors.alerts.state import reminder_interval_s, resolve_grace_s, step
 from collectors.models.alerts import AlertState, Condition, Phase, Policy, Rule, Transition
+from collectors.models.notify import Severity
 
 US = 1_000_000
 T0 = 1_750_406_400 * US
@@ -127,3 +128,20 @@ def test_never_two_fires_without_a_resolve_between(flags: list[bool]) -> None:
             last = what
         if what is Transition.REMIND:
             assert last is Transition.FIRE
+
+
+def test_getting_worse_is_told_at_once() -> None:
+    policy = Policy(grace_s=0)
+    warning = Condition(Rule.FARM_ERROR, "farm", True, Severity.WARNING, "errors rising")
+    error = Condition(Rule.FARM_ERROR, "farm", True, Severity.ERROR, "farm stopped")
+    state, what = step(None, warning, T0, policy)
+    assert what is Transition.FIRE
+    state, what = step(state, warning, T0 + 60 * US, policy)
+    assert what is None
+    state, what = step(state, error, T0 + 120 * US, policy)
+    assert what is Transition.REMIND
+    assert state.title == "farm stopped"
+    state, what = step(state, error, T0 + 180 * US, policy)
+    assert what is None  # told once; reminders go on with the backoff
+    state, what = step(state, warning, T0 + 240 * US, policy)
+    assert what is None  # getting better is not news until it clears
