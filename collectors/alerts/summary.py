@@ -75,6 +75,10 @@ def local_text(us: int, timezone: str) -> str:
     return from_us(us).astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M %Z")
 
 
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def sparkline(values: list[int]) -> str:
     top = max(values, default=0)
     if top <= 0:
@@ -92,9 +96,9 @@ def render_summary(data: SummaryData) -> Notification:
     fields: list[tuple[str, str]] = []
     for farmer in data.farmers:
         wins = (
-            f"{farmer.blocks} blocks, {farmer.votes} votes"
+            f"{plural(farmer.blocks, 'block')}, {plural(farmer.votes, 'vote')}"
             if farmer.blocks or farmer.votes
-            else f"{farmer.signed} rewards signed"
+            else f"{plural(farmer.signed, 'reward')} signed"
         )
         fields.append(
             (
@@ -111,7 +115,8 @@ def render_summary(data: SummaryData) -> Notification:
         fields.append(
             (
                 f"Wallet {wallet.label}",
-                f"{wallet.blocks} blocks, {wallet.votes} votes, {ai3(wallet.amount)}"
+                f"{plural(wallet.blocks, 'block')}, {plural(wallet.votes, 'vote')},"
+                f" {ai3(wallet.amount)}"
                 f"{moves}{balance}",
             )
         )

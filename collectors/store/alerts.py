@@ -650,6 +650,22 @@ class AlertInputReader:
                     votes=day.votes + (r["kind"] == "vote"),
                     amount=day.amount + int(r["amount"]),
                 )
+        # Without chain data for a farmer, its node's "Claimed block/vote" lines tell them apart.
+        for r in await self.rows(
+            "SELECT COALESCE(fr.name, '') AS farmer, e.kind, COUNT(*) AS n FROM events e"
+            " JOIN log_sources s ON s.id = e.source_id LEFT JOIN farmer fr ON fr.id = s.farmer_id"
+            " WHERE e.kind IN ('claimed_block', 'claimed_vote') AND e.ts_us >= ? AND e.ts_us < ?"
+            " GROUP BY farmer, e.kind",
+            window,
+        ):
+            day = farmer_days.get(r["farmer"], FarmerDay(r["farmer"]))
+            if day.amount:
+                continue  # the chain already counted this farmer's blocks and votes
+            farmer_days[r["farmer"]] = replace(
+                day,
+                blocks=day.blocks + (r["n"] if r["kind"] == "claimed_block" else 0),
+                votes=day.votes + (r["n"] if r["kind"] == "claimed_vote" else 0),
+            )
         if {"wallets", "chain_rewards", "wallet_balances", "wallet_transfers"} <= tables:
             wallet_days = await self._wallet_days(start_us, end_us)
         misses = await self.rows(

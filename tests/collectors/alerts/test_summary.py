@@ -108,6 +108,10 @@ async def test_summary_content_from_stored_rewards_and_open_alerts(
         await seed.reward(src, farmer, FARM_A, now - int(hours_ago * 3600 * US))
     await seed.reward(src, farmer, FARM_A, now - 3600 * US + 5, outcome="solution_failed")
     await seed.event(src, now, "farm_stopped", FARM_B, error="I/O error")
+    node = await seed.source("file:local:node.log", "node", farmer, now)
+    await seed.event(node, now - 3600 * US, "claimed_vote", None, slot=1)
+    await seed.event(node, now - 2 * 3600 * US, "claimed_vote", None, slot=2)
+    await seed.event(node, now - 2 * 3600 * US, "claimed_block", None, slot=3)
     engine = make(db, clock, summary_time="07:45")  # 05:45 UTC
     await engine.evaluate_once()  # the farm error fires now
     clock.advance(15 * 60)
@@ -115,7 +119,7 @@ async def test_summary_content_from_stored_rewards_and_open_alerts(
     [summary] = await summaries(db)
     assert summary["title"] == "Daily summary for 2025-06-20"
     fields = {str(name): str(value) for name, value in summary["fields"]}  # type: ignore[attr-defined]
-    assert fields["Farmer alice"] == "4 rewards signed, 1 missed"
+    assert fields["Farmer alice"] == "1 block, 2 votes, 1 missed"
     assert fields["Misses"] == "1 failed solution"
     assert f"{FARM_B} (alice): plotting 42.5%" in fields["Plotting"]
     assert "stopped with an error" in fields["Open problems"]
