@@ -36,6 +36,7 @@ from collectors.store.alerts import (
     log_transition_in,
     mark_summary_sent_in,
     mark_watch_start_in,
+    prune_closed_in,
     save_state_in,
 )
 from collectors.store.database import Database
@@ -46,6 +47,8 @@ log = logging.getLogger(__name__)
 HOUR_US = 3600 * 1_000_000
 # An open alert whose subject no rule has judged for this long is closed.
 ORPHAN_AFTER_US = 24 * HOUR_US
+# Closed alerts are kept this long (for status and a flap's memory), then forgotten.
+KEEP_CLOSED_US = 30 * 24 * HOUR_US
 
 GatherInputs = Callable[[int], Awaitable[AlertInputs]]
 GatherSummary = Callable[[SummarySlot], Awaitable[SummaryData]]
@@ -144,6 +147,7 @@ class AlertEngine:
             conditions = list(by_key.values())
             async with self._db.transaction() as conn:
                 await mark_watch_start_in(conn, now_us)
+                await prune_closed_in(conn, now_us - KEEP_CLOSED_US)
                 states = await load_states_in(conn)
                 for condition in conditions:
                     transition = await self._apply(conn, states, condition, now_us)
@@ -162,7 +166,7 @@ class AlertEngine:
                 rule.value,
                 what.value,
                 subject,
-                "" if sent else " (muted, not sent)",
+                "" if sent else " (not sent)",
             )
         return Outcome(len(conditions), tuple(transitions), summary_day)
 

@@ -123,6 +123,13 @@ async def log_transition_in(
     )
 
 
+async def prune_closed_in(conn: aiosqlite.Connection, before_us: int) -> None:
+    """Forget alerts closed (or never opened) before ``before_us``; open ones stay."""
+    await conn.execute(
+        "DELETE FROM alert_state WHERE phase = 'ok' AND updated_us < ?", (before_us,)
+    )
+
+
 async def mark_summary_sent_in(
     conn: aiosqlite.Connection, local_day: str, timezone: str, due_us: int, now_us: int
 ) -> bool:

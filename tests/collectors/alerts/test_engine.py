@@ -212,3 +212,17 @@ async def test_a_long_open_alert_still_judged_is_not_closed_as_orphan(
     [alert] = await AlertStore(db).open_alerts()
     assert alert.reminders >= 3
     assert [k for k, _, _ in await outbox(db) if k.endswith(":resolve")] == []
+
+
+async def test_closed_alerts_are_forgotten_after_a_month(db: Database, clock: FakeClock) -> None:
+    endpoint = Endpoint(clock)
+    endpoint.up = False
+    engine = make_engine(db, clock, endpoint)
+    await tick(engine, endpoint, clock, 6 * 60)
+    endpoint.up = True
+    await tick(engine, endpoint, clock, 10 * 60)
+    assert len(await AlertStore(db).states()) == 1
+    clock.advance(31 * 24 * 3600)
+    await engine.evaluate_once()
+    assert await AlertStore(db).states() == {}
+    assert [k.rsplit(":", 1)[1] for k, _, _ in await outbox(db)] == ["fire", "resolve"]
