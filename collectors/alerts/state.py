@@ -67,6 +67,11 @@ def _while_active(
     if state.phase is Phase.PENDING:
         since = state.since_us if state.since_us is not None else now_us
         if now_us - since >= policy.grace_s * US:
+            # Back soon after a resolve: the same flapping problem, so resolve slower this time.
+            recent = (
+                state.resolved_us is not None
+                and now_us - state.resolved_us < policy.flap_cap_s * US
+            )
             fired = replace(
                 state,
                 phase=Phase.FIRING,
@@ -74,7 +79,7 @@ def _while_active(
                 last_notified_us=now_us,
                 reminders=0,
                 clear_since_us=None,
-                flips=0,
+                flips=state.flips + 1 if recent else 0,
                 resolved_us=None,
                 updated_us=now_us,
             )

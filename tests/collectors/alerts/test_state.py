@@ -105,9 +105,10 @@ def test_a_new_episode_after_resolve_fires_again_with_a_new_opening() -> None:
     resolved, what = step(first, cond(False), T0 + 60 * US, policy)
     assert what is Transition.RESOLVE
     assert resolved.opened_us == T0
-    again, what = step(resolved, cond(True), T0 + 120 * US, policy)
+    later = T0 + 5 * 3600 * US
+    again, what = step(resolved, cond(True), later, policy)
     assert what is Transition.FIRE
-    assert again.opened_us == T0 + 120 * US
+    assert again.opened_us == later
     assert again.reminders == 0
     assert again.flips == 0
 
@@ -145,3 +146,16 @@ def test_getting_worse_is_told_at_once() -> None:
     assert what is None  # told once; reminders go on with the backoff
     state, what = step(state, warning, T0 + 240 * US, policy)
     assert what is None  # getting better is not news until it clears
+
+
+def test_an_outage_that_keeps_coming_back_is_held_open_not_re_announced() -> None:
+    # Down 10 minutes, up 20 minutes, for 12 hours: each outage longer than the resolve grace.
+    pattern: list[tuple[float, bool]] = []
+    for cycle in range(24):
+        start = cycle * 1800.0
+        pattern += every(60, start + 540, True, start_s=start)
+        pattern += every(60, start + 1740, False, start_s=start + 600)
+    said = run(pattern, Policy(grace_s=0, resolve_grace_s=300))
+    fires = [t for t, what in said if what is Transition.FIRE]
+    assert len(fires) <= 3  # not 24
+    assert said[0] == (0, Transition.FIRE)
