@@ -178,6 +178,7 @@ class LogCollector:
         """Run every source until cancelled; then stop them all (threads and files closed)."""
         supervisor = Supervisor()
         self._supervisor = supervisor
+        self._running = {}  # a collector stopped and started again (by a command) starts afresh
         try:
             for source in self.file_sources():
                 self._start(source)

@@ -158,6 +158,25 @@ async def test_file_backfill_then_restart_stores_each_line_once(
     )
 
 
+async def test_the_same_collector_can_be_stopped_and_started_again(
+    tmp_path: Path, db: Database, clock: FakeClock
+) -> None:
+    path = tmp_path / "node.log"
+    lines = node_lines()
+    write(path, lines[:3], mode="w")
+    ingestor = await make_ingestor(db, clock)
+    collector = collector_for(
+        LogsSettings(files=[LogFile(path=path, role="node")]), ingestor, clock
+    )
+    async with running(collector):
+        await wait_until(lambda: [s.lines_ingested for s in collector.source_statuses()] == [3])
+    write(path, lines[3:])
+    async with running(collector):
+        await wait_until(
+            lambda: [s.lines_ingested for s in collector.source_statuses()] == [len(lines) - 3]
+        )
+
+
 @needs_samples
 async def test_sample_farmer_log_rewards(tmp_path: Path, db: Database, clock: FakeClock) -> None:
     path = tmp_path / "farmer-json.log"
