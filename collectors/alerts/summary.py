@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from collectors.alerts.rules import ai3, duration
 from collectors.clock import from_us, to_us
 from collectors.models.alerts import SummaryData
-from collectors.models.notify import Notification, Severity, Topic
+from collectors.models.notify import ChartHint, Notification, Severity, Topic
 
 SPARK = "▁▂▃▄▅▆▇█"
 
@@ -87,7 +87,8 @@ def sparkline(values: list[int]) -> str:
 
 
 def render_summary(data: SummaryData) -> Notification:
-    """The summary as a notification (the bot may draw ``data.hourly`` as a PNG chart)."""
+    """The summary as a notification; ``chart`` carries wins and misses by hour for a
+    notifier that draws charts (the text already has them as a sparkline)."""
     hours = duration(data.end_us - data.start_us)
     lines: list[str] = [
         f"{local_text(data.start_us, data.timezone)} → {local_text(data.end_us, data.timezone)}"
@@ -162,6 +163,17 @@ def render_summary(data: SummaryData) -> Notification:
         lines.append(f"Wins by hour   `{sparkline(hourly_wins)}` ({sum(hourly_wins)})")
         if any(misses):
             lines.append(f"Misses by hour `{sparkline(misses)}` ({sum(misses)})")
+    chart = None
+    if data.hourly:
+        chart = ChartHint(
+            title=f"Wins and misses by hour ({data.timezone})",
+            start_us=data.hourly[0][0],
+            step_seconds=3600,
+            series=(
+                ("wins", tuple(w for _, w, _ in data.hourly)),
+                ("misses", tuple(m for _, _, m in data.hourly)),
+            ),
+        )
     severity = Severity.WARNING if data.problems else Severity.INFO
     return Notification(
         dedupe_key=f"summary:{data.local_day}",
@@ -172,4 +184,5 @@ def render_summary(data: SummaryData) -> Notification:
         fields=tuple(fields),
         occurred_us=data.end_us,
         footer=f"times in {data.timezone}",
+        chart=chart,
     )

@@ -21,6 +21,17 @@ class Topic(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class ChartHint:
+    """Data for a chart the notifier may draw under the message (the daily summary's wins by
+    hour): equal steps from ``start_us``, one named series of counts each."""
+
+    title: str
+    start_us: int
+    step_seconds: int
+    series: tuple[tuple[str, tuple[int, ...]], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Notification:
     """One message to deliver once.
 
@@ -39,6 +50,7 @@ class Notification:
     footer: str | None = None
     # A rule routed to its own channel names the topic to deliver to instead of ``topic``.
     route: Topic | None = None
+    chart: ChartHint | None = None
 
 
 @dataclass(frozen=True, slots=True)

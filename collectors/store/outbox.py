@@ -7,7 +7,7 @@ from typing import Any
 
 import aiosqlite
 
-from collectors.models.notify import Notification, OutboxItem, Severity, Topic
+from collectors.models.notify import ChartHint, Notification, OutboxItem, Severity, Topic
 from collectors.store.database import Database
 
 
@@ -22,6 +22,7 @@ def _encode(n: Notification) -> str:
             "occurred_us": n.occurred_us,
             "footer": n.footer,
             "route": n.route.value if n.route else None,
+            "chart": _encode_chart(n.chart),
         },
         ensure_ascii=False,
     )
@@ -40,6 +41,29 @@ def _decode(dedupe_key: str, topic: str, payload: str) -> Notification:
         occurred_us=data.get("occurred_us"),
         footer=data.get("footer"),
         route=Topic(data["route"]) if data.get("route") else None,
+        chart=_decode_chart(data.get("chart")),
+    )
+
+
+def _encode_chart(chart: ChartHint | None) -> dict[str, Any] | None:
+    if chart is None:
+        return None
+    return {
+        "title": chart.title,
+        "start_us": chart.start_us,
+        "step_seconds": chart.step_seconds,
+        "series": [[name, list(values)] for name, values in chart.series],
+    }
+
+
+def _decode_chart(data: dict[str, Any] | None) -> ChartHint | None:
+    if not data:
+        return None
+    return ChartHint(
+        title=str(data["title"]),
+        start_us=int(data["start_us"]),
+        step_seconds=int(data["step_seconds"]),
+        series=tuple((str(name), tuple(int(v) for v in values)) for name, values in data["series"]),
     )
 
 

@@ -160,3 +160,26 @@ def test_render_with_wallets_and_chain_rewards() -> None:
 def test_sparkline_scales_to_the_busiest_hour() -> None:
     assert sparkline([0, 1, 2, 4]) == "▁▃▅█"
     assert sparkline([0, 0]) == "▁▁"
+
+
+async def test_summary_chart_hint_survives_the_outbox(db: Database, clock: FakeClock) -> None:
+    from collectors.store.outbox import OutboxStore
+
+    clock.set(datetime(2025, 6, 20, 7, 0, tzinfo=UTC))
+    seed = Seed(db)
+    now = clock.now_us()
+    farmer = await seed.farmer("alice", now)
+    src = await seed.source("file:local:farmer.log", "farmer", farmer, now)
+    await seed.farm(FARM_A, farmer, now - 48 * 3600 * US)
+    await seed.reward(src, farmer, FARM_A, now - 90 * 60 * US)
+    await seed.reward(src, farmer, FARM_A, now - 30 * 60 * US, outcome="proving_skipped")
+    assert (await make(db, clock, summary_time="09:00").evaluate_once()).summary_sent
+    [item] = [i for i in await OutboxStore(db).due(now) if i.notification.topic is Topic.SUMMARY]
+    chart = item.notification.chart
+    assert chart is not None
+    assert chart.step_seconds == 3600
+    assert chart.start_us == utc(2025, 6, 19, 7)
+    series = dict(chart.series)
+    assert len(series["wins"]) == 24
+    assert series["wins"][-2:] == (1, 0)
+    assert series["misses"][-1] == 1
