@@ -17,6 +17,8 @@ import aiosqlite
 from collectors.models.views import Scope
 from collectors.store.database import Database
 
+# Daily totals derived from the rows: cleared whole by any wipe and rebuilt on the next read.
+ROLLUPS = ("reward_days", "chain_reward_days", "claim_days")
 KEEP = frozenset(
     {
         "outbox",
@@ -29,6 +31,7 @@ KEEP = frozenset(
         "summary_runs",
         "sqlite_sequence",
         "farmer",
+        *ROLLUPS,
     }
 )
 LINKS = frozenset({"wallets", "metrics_targets", "chain_rewards"})
@@ -108,6 +111,10 @@ class WipeStore:
                 await run("farmer", "id = ? AND is_primary = 0", (farmer_id,))
             else:
                 await self._wipe_wallet(conn, columns, target, run)
+            for table in ROLLUPS:
+                if table in columns:
+                    await conn.execute(f"DELETE FROM {table}")
+            await conn.execute("DELETE FROM bot_state WHERE key LIKE 'rollup:%'")
         return WipeResult(scope, target, sum(deleted.values()), tuple(sorted(deleted)))
 
     @staticmethod

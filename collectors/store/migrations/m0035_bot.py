@@ -20,5 +20,35 @@ CREATE TABLE outbox_delivery (
 );
 
 CREATE INDEX rewards_ts_cover ON rewards(ts_us, farm_id, outcome, farmer_id);
+
+-- Daily totals of settled days (a cache: rebuilt from the source tables, cleared by a wipe).
+-- farm_id '' and farmer_id -1 stand for "not known".
+CREATE TABLE reward_days (
+    day        INTEGER NOT NULL,
+    farm_id    TEXT NOT NULL,
+    farmer_id  INTEGER NOT NULL,
+    won        INTEGER NOT NULL,
+    missed     INTEGER NOT NULL,
+    PRIMARY KEY (day, farm_id, farmer_id)
+) WITHOUT ROWID;
+
+-- AI3 sums split as hi (amount / 10^9) and lo (amount mod 10^9): exact in SQLite integers.
+CREATE TABLE chain_reward_days (
+    day      INTEGER NOT NULL,
+    address  TEXT NOT NULL,
+    farm_id  TEXT NOT NULL,
+    kind     TEXT NOT NULL,
+    n        INTEGER NOT NULL,
+    hi       INTEGER NOT NULL,
+    lo       INTEGER NOT NULL,
+    PRIMARY KEY (day, address, farm_id, kind)
+) WITHOUT ROWID;
+
+CREATE TABLE claim_days (
+    day   INTEGER NOT NULL,
+    kind  TEXT NOT NULL,
+    n     INTEGER NOT NULL,
+    PRIMARY KEY (day, kind)
+) WITHOUT ROWID;
 CREATE INDEX chain_rewards_ts_cover ON chain_rewards(ts_us, kind, address, farm_id, amount)
 """

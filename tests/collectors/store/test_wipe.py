@@ -9,6 +9,7 @@ from collectors.models.notify import Notification, Severity, Topic
 from collectors.models.views import Scope
 from collectors.store.database import Database
 from collectors.store.outbox import OutboxStore
+from collectors.store.views import ViewStore, period_us
 from collectors.store.wipe import WipeStore
 from tests.bot.seed import WALLET, farm_id, seed, seed_chain, seed_node
 
@@ -23,7 +24,7 @@ async def count(db: Database, sql: str, *params: object) -> int:
 @pytest.fixture
 async def seeded(db: Database, clock: FakeClock) -> Database:
     now = clock.now_us()
-    await seed(db, now)
+    await seed(db, now, days=10)
     await seed_chain(db, now)
     await seed_node(db, now)
     await db.conn.execute("UPDATE chain_rewards SET farm_id = ?", (farm_id(1),))
@@ -31,8 +32,10 @@ async def seeded(db: Database, clock: FakeClock) -> Database:
     return db
 
 
-async def test_wipe_a_farm(seeded: Database) -> None:
+async def test_wipe_a_farm(seeded: Database, clock: FakeClock) -> None:
     db = seeded
+    before = await ViewStore(db).rewards_report(clock.now_us(), period_us("30d"))
+    assert await count(db, "SELECT COUNT(*) FROM reward_days") > 0
     result = await WipeStore(db).wipe(Scope.FARM, farm_id(1))
     assert {"farms", "rewards", "events"} <= set(result.tables)
     for table in ("farms", "rewards", "events"):
@@ -40,6 +43,11 @@ async def test_wipe_a_farm(seeded: Database) -> None:
     assert await count(db, "SELECT COUNT(*) FROM farms") == 2
     # Wallet history that pointed at the farm stays, unlinked.
     assert await count(db, "SELECT COUNT(*) FROM chain_rewards WHERE farm_id IS NULL") == 24
+    # Daily totals are rebuilt without the farm.
+    assert await count(db, "SELECT COUNT(*) FROM reward_days") == 0
+    after = await ViewStore(db).rewards_report(clock.now_us(), period_us("30d"))
+    assert farm_id(1) not in {f.farm_id for f in after.farms}
+    assert after.total_rewards < before.total_rewards
     with pytest.raises(ValueError, match="no farm"):
         await WipeStore(db).wipe(Scope.FARM, "nope")
 
