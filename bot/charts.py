@@ -7,9 +7,12 @@ import io
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 
+from collectors.models.notify import ChartHint
 from collectors.models.views import RewardsReport
 
 CHART_FILENAME = "rewards.png"
+HINT_FILENAME = "chart.png"
+SERIES_COLOURS = ("#2ecc71", "#e74c3c", "#3498db", "#f1c40f")
 DAY_US = 86_400e6
 
 
@@ -36,6 +39,32 @@ def rewards_chart(report: RewardsReport) -> bytes:
     ax.legend(loc="upper left", fontsize="small")
     ax.grid(axis="y", alpha=0.3)
     fig.subplots_adjust(left=0.07, right=0.99, top=0.96, bottom=0.14)
+    out = io.BytesIO()
+    fig.savefig(out, format="png")
+    return out.getvalue()
+
+
+def hint_chart(hint: ChartHint) -> bytes:
+    """A notification's chart hint (e.g. the daily summary's wins and misses by hour), stacked."""
+    fig = Figure(figsize=(8, 2.6), dpi=80)
+    ax = fig.add_subplot()
+    n = max((len(values) for _, values in hint.series), default=0)
+    step_days = hint.step_seconds / 86_400
+    edges = [hint.start_us / DAY_US + i * step_days for i in range(n + 1)]
+    base = [0.0] * n
+    for i, (name, values) in enumerate(hint.series):
+        top = [b + (values[k] if k < len(values) else 0) for k, b in enumerate(base)]
+        colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
+        ax.stairs(top, edges, baseline=base, fill=True, color=colour, label=name)
+        base = top
+    locator = AutoDateLocator(maxticks=8)  # type: ignore[no-untyped-call]
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
+    ax.set_title(hint.title, fontsize="medium")
+    ax.set_ylim(bottom=0)
+    ax.legend(loc="upper left", fontsize="small")
+    ax.grid(axis="y", alpha=0.3)
+    fig.subplots_adjust(left=0.07, right=0.99, top=0.88, bottom=0.16)
     out = io.BytesIO()
     fig.savefig(out, format="png")
     return out.getvalue()

@@ -112,7 +112,7 @@ class DeliveryLoop:
 
     async def _deliver_one(self, item: OutboxItem) -> float | None:
         try:
-            sent = await self._notifier.send(Outgoing.of(item))
+            sent = await self._notifier.send(await Outgoing.render(item))
         except DeliveryError as exc:
             return await self._failed([item], exc)
         except Exception as exc:  # a bug rendering one item must not block the others

@@ -13,7 +13,11 @@ again, ``permanent`` when a resend can never succeed (a malformed message).
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import hashlib
+import io
+import json
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -23,6 +27,7 @@ from typing import Any, Protocol
 import aiohttp
 import discord
 
+from bot.charts import HINT_FILENAME, hint_chart
 from bot.embeds import notification_embed
 from collectors.models.notify import OutboxItem
 
@@ -53,6 +58,19 @@ class Outgoing:
     embeds: tuple[discord.Embed, ...]
     nonce: str
     text: str
+    # Attachments as (file name, bytes); an embed shows one with ``attachment://<name>``.
+    files: tuple[tuple[str, bytes], ...] = ()
+
+    @classmethod
+    async def render(cls, item: OutboxItem) -> Outgoing:
+        """The message for an outbox item; its chart (if any) is drawn off the event loop."""
+        message = cls.of(item)
+        hint = item.notification.chart
+        if hint is None:
+            return message
+        png = await asyncio.to_thread(hint_chart, hint)
+        message.embeds[0].set_image(url=f"attachment://{HINT_FILENAME}")
+        return dataclasses.replace(message, files=((HINT_FILENAME, png),))
 
     @classmethod
     def of(cls, item: OutboxItem) -> Outgoing:
@@ -164,6 +182,7 @@ class ChannelNotifier:
             channel = await self._channel()
             sent = await channel.send(
                 embeds=list(message.embeds),
+                files=[discord.File(io.BytesIO(data), name) for name, data in message.files],
                 nonce=message.nonce,
                 allowed_mentions=discord.AllowedMentions.none(),
             )
@@ -202,21 +221,41 @@ class WebhookNotifier:
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self.target = f"webhook:{match.group(1)}"
 
-    async def _call(self, method: str, url: str, payload: dict[str, Any]) -> dict[str, Any]:
+    async def _call(
+        self,
+        method: str,
+        url: str,
+        payload: dict[str, Any],
+        files: tuple[tuple[str, bytes], ...] = (),
+    ) -> dict[str, Any]:
+        body: aiohttp.FormData | None = None
+        if files:
+            # Multipart: the JSON payload plus files[n], as Discord takes attachments.
+            payload = payload | {
+                "attachments": [{"id": i, "filename": name} for i, (name, _) in enumerate(files)]
+            }
+            body = aiohttp.FormData()
+            body.add_field("payload_json", json.dumps(payload), content_type="application/json")
+            for i, (name, data) in enumerate(files):
+                body.add_field(f"files[{i}]", data, filename=name, content_type="image/png")
         try:
             async with self._session.request(
-                method, url, json=payload, timeout=self._timeout
+                method,
+                url,
+                json=None if body is not None else payload,
+                data=body,
+                timeout=self._timeout,
             ) as response:
-                body: Any = None
+                answer: Any = None
                 if response.content_type == "application/json":
-                    body = await response.json()
+                    answer = await response.json()
                 else:
                     await response.read()
                 if 200 <= response.status < 300:
-                    return body if isinstance(body, dict) else {}
-                message = body.get("message") if isinstance(body, dict) else None
+                    return answer if isinstance(answer, dict) else {}
+                message = answer.get("message") if isinstance(answer, dict) else None
                 if response.status == 429:
-                    after = body.get("retry_after") if isinstance(body, dict) else None
+                    after = answer.get("retry_after") if isinstance(answer, dict) else None
                     after = after if after is not None else response.headers.get("Retry-After")
                     raise DeliveryError(
                         "webhook rate limited (429)",
@@ -241,7 +280,9 @@ class WebhookNotifier:
         return {"embeds": [e.to_dict() for e in embeds], "allowed_mentions": {"parse": []}}
 
     async def send(self, message: Outgoing) -> Sent:
-        data = await self._call("POST", f"{self._url}?wait=true", self._payload(message.embeds))
+        data = await self._call(
+            "POST", f"{self._url}?wait=true", self._payload(message.embeds), message.files
+        )
         return Sent(self.target, str(data["id"]) if "id" in data else None)
 
     async def post(self, embeds: Sequence[discord.Embed]) -> str:

@@ -11,7 +11,7 @@ import pytest
 from bot.delivery import DeliveryLoop
 from bot.notifiers import ChannelNotifier, ConsoleNotifier, Outgoing, Sent, WebhookNotifier
 from collectors.clock import FakeClock
-from collectors.models.notify import Notification, Severity, Topic
+from collectors.models.notify import ChartHint, Notification, Severity, Topic
 from collectors.store.bot_state import BotStateStore
 from collectors.store.database import Database
 from collectors.store.outbox import OutboxStore
@@ -229,3 +229,48 @@ async def test_a_stop_during_delivery_finishes_the_item_in_flight(
         await task
     assert len(notifier.sent) == 1
     assert await outbox.counts() == {"sent": 1}
+
+
+def summary_with_chart() -> Notification:
+    hint = ChartHint(
+        "Wins and misses by hour",
+        1_750_320_000_000_000,
+        3600,
+        (("won", tuple(range(24))), ("missed", (1,) * 24)),
+    )
+    return Notification(
+        "summary:2025-06-20", Topic.SUMMARY, Severity.INFO, "Daily summary", chart=hint
+    )
+
+
+async def test_a_chart_hint_is_drawn_and_attached_to_a_webhook_message(
+    db: Database, clock: FakeClock, fake_discord: FakeDiscord
+) -> None:
+    outbox = OutboxStore(db)
+    await outbox.enqueue(summary_with_chart(), clock.now_us())
+    async with aiohttp.ClientSession() as session:
+        loop = DeliveryLoop(
+            outbox, BotStateStore(db), WebhookNotifier(session, fake_discord.webhook_url()), clock
+        )
+        await loop.iteration()
+    (posted,) = fake_discord.webhook_messages[7000]
+    assert posted["embeds"][0]["image"]["url"] == "attachment://chart.png"
+    assert posted["attachments"][0]["filename"] == "chart.png"
+    name, png = fake_discord.attachments[-1]
+    assert (name, png[:4]) == ("chart.png", b"\x89PNG")
+
+
+async def test_a_chart_hint_is_attached_to_a_channel_message(
+    tmp_path: Path, fake_discord: FakeDiscord, clock: FakeClock
+) -> None:
+    running = await start_bot(bot_settings(tmp_path), clock, collectors=False)
+    try:
+        db = running.services.db
+        await OutboxStore(db).enqueue(summary_with_chart(), clock.now_us())
+        notifier = ChannelNotifier(running.bot, CHANNEL_ID)
+        await DeliveryLoop(OutboxStore(db), BotStateStore(db), notifier, clock).iteration()
+        (posted,) = fake_discord.channel_messages[CHANNEL_ID]
+        assert posted["embeds"][0]["image"]["url"] == "attachment://chart.png"
+        assert fake_discord.attachments[-1][0] == "chart.png"
+    finally:
+        await running.close()
