@@ -127,13 +127,12 @@ def build_collectors(services: Services) -> list[Collector]:
         from collectors.alerts.engine import build_alert_engine
 
         collectors.append(build_alert_engine(services.db, alerts, services.clock))
-    if alerts.health_port is not None or alerts.heartbeat_url:
+    heartbeat = alerts.heartbeat_url.get_secret_value() if alerts.heartbeat_url else None
+    if alerts.health_port is not None or heartbeat:
         from collectors.health import HealthServer, report_source
 
         report = report_source(services.supervisor, list(collectors), services.clock)
-        collectors.append(
-            HealthServer(report, port=alerts.health_port, heartbeat_url=alerts.heartbeat_url)
-        )
+        collectors.append(HealthServer(report, port=alerts.health_port, heartbeat_url=heartbeat))
     return collectors
 
 

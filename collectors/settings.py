@@ -209,7 +209,9 @@ class AlertsSettings(_Section):
     timezone: str = "UTC"
     summary_time: str = Field(default="08:00", description="local HH:MM for the daily summary")
     summary_enabled: bool = True
-    heartbeat_url: str | None = None
+    heartbeat_url: SecretStr | None = Field(
+        default=None, description="fetched every minute while healthy (a dead-man's switch)"
+    )
     health_port: int | None = Field(default=None, ge=1, le=65535)
     interval_seconds: float = Field(default=30.0, gt=0, description="how often rules run")
     # Thresholds, one or more per rule.

@@ -46,3 +46,11 @@ def test_readable_errors(
         load_settings(None)
     assert message in str(caught.value)
     assert f"COSMOS_ALERTS__{name}" in str(caught.value)
+
+
+def test_heartbeat_url_is_a_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COSMOS_ALERTS__HEARTBEAT_URL", "https://hc-ping.com/0f1e2d3c")
+    s = load_settings(None).alerts
+    assert s.heartbeat_url is not None
+    assert "0f1e2d3c" not in repr(s)
+    assert s.heartbeat_url.get_secret_value() == "https://hc-ping.com/0f1e2d3c"
