@@ -17,6 +17,7 @@ import discord
 from discord.ext import commands
 
 from bot.dashboard import Dashboard
+from collectors.settings import Settings
 from collectors.store.bot_state import BotStateStore
 from collectors.store.views import ViewStore
 from collectors.store.wipe import WipeStore
@@ -67,7 +68,7 @@ class CosmosBot(commands.Bot):
         self.synced = False
 
     @property
-    def settings(self) -> Any:
+    def settings(self) -> Settings:
         return self.context.services.settings
 
     async def setup_hook(self) -> None:

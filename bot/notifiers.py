@@ -180,12 +180,19 @@ class ChannelNotifier:
     async def send(self, message: Outgoing) -> Sent:
         try:
             channel = await self._channel()
-            sent = await channel.send(
-                embeds=list(message.embeds),
-                files=[discord.File(io.BytesIO(data), name) for name, data in message.files],
-                nonce=message.nonce,
-                allowed_mentions=discord.AllowedMentions.none(),
-            )
+            files = [discord.File(io.BytesIO(data), name) for name, data in message.files]
+            mentions = discord.AllowedMentions.none()
+            if message.nonce:
+                sent = await channel.send(
+                    embeds=list(message.embeds),
+                    files=files,
+                    nonce=message.nonce,
+                    allowed_mentions=mentions,
+                )
+            else:  # a dashboard post: nothing to deduplicate
+                sent = await channel.send(
+                    embeds=list(message.embeds), files=files, allowed_mentions=mentions
+                )
         except (TimeoutError, discord.DiscordException, aiohttp.ClientError, OSError) as exc:
             raise translate(exc) from exc
         return Sent(self.target, str(sent.id))

@@ -648,14 +648,21 @@ class ViewStore:
                 )
         return views
 
-    async def farmers(self, now_us: int, name: str | None = None) -> list[FarmerView]:
+    async def farmers(
+        self,
+        now_us: int,
+        name: str | None = None,
+        *,
+        farms: Sequence[FarmSummary] | None = None,
+    ) -> list[FarmerView]:
         rows = await self._rows(
             "SELECT id, name, is_primary, host FROM farmer"
             + (" WHERE name = ?" if name is not None else "")
             + " ORDER BY is_primary DESC, name",
             (name,) if name is not None else (),
         )
-        farms = await self.farm_summaries(now_us)
+        if farms is None:
+            farms = await self.farm_summaries(now_us)
         cache, up, observed = await self._farmer_health()
         by_farmer: dict[str | None, list[FarmSummary]] = defaultdict(list)
         for farm in farms:
@@ -774,7 +781,7 @@ class ViewStore:
 
     async def dashboard(self, now_us: int) -> DashboardView:
         farms = await self.farm_summaries(now_us)
-        farmers = await self.farmers(now_us)
+        farmers = await self.farmers(now_us, farms=farms)
         nodes = await self.nodes()
         wallets = await self.wallets(now_us)
         problems = [
