@@ -7,12 +7,14 @@ command rate limits.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 import discord
 from discord.ext import commands
 
@@ -70,6 +72,26 @@ class CosmosBot(commands.Bot):
     @property
     def settings(self) -> Settings:
         return self.context.services.settings
+
+    async def start_with_retry(self, token: str, *, first_wait: float = 5.0) -> None:
+        """Log in, retrying while Discord cannot be reached, then stay connected.
+
+        A bad token fails at once (:class:`discord.LoginFailure`); an outage at start only
+        delays the bot (discord.py itself reconnects once connected).
+        """
+        attempt = 0
+        while True:
+            try:
+                await self.login(token)
+                break
+            except discord.LoginFailure:
+                raise
+            except (aiohttp.ClientError, OSError, discord.HTTPException) as exc:
+                wait = min(300.0, first_wait * 2**attempt)
+                attempt += 1
+                log.warning("cannot log in to Discord (%s); retrying in %.0f s", exc, wait)
+                await asyncio.sleep(wait)
+        await self.connect()
 
     async def setup_hook(self) -> None:
         from bot.cogs import all_cogs

@@ -156,7 +156,7 @@ async def run_bot(
         services.supervisor.start_loop(
             DELIVERY_LOOP, delivery.iteration, interval=delivery.interval
         )
-        bot_task = asyncio.create_task(bot.start(settings.token.get_secret_value()))
+        bot_task = asyncio.create_task(bot.start_with_retry(settings.token.get_secret_value()))
         stop_task = asyncio.create_task(stop.wait())
         try:
             done, _ = await asyncio.wait({bot_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)

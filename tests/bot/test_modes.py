@@ -11,12 +11,14 @@ from pathlib import Path
 import pytest
 
 from bot import app
-from bot.app import Mode, choose_mode
+from bot.app import Mode, build_services, choose_mode
+from bot.client import BotContext, CosmosBot
+from collectors.clock import FakeClock
 from collectors.models.notify import Notification, Severity, Topic
 from collectors.settings import Settings, SettingsError
 from collectors.store.database import Database
 from collectors.store.outbox import OutboxStore
-from tests.bot.conftest import BOT_OPTIONS, bot_settings, make_settings
+from tests.bot.conftest import BOT_OPTIONS, TOKEN, bot_settings, make_settings
 from tests.bot.helpers import eventually
 from tests.bot.seed import seed
 from tests.fakes.discord_api import CHANNEL_ID, OTHER_CHANNEL_ID, FakeDiscord
@@ -160,3 +162,21 @@ async def test_a_wrong_token_is_a_clear_error(tmp_path: Path, fake_discord: Fake
     settings = make_settings(tmp_path, token="wrong", channel_id=CHANNEL_ID)
     with pytest.raises(SettingsError, match="Discord refused the bot token"):
         await asyncio.wait_for(app.run(settings, asyncio.Event(), bot_options=BOT_OPTIONS), 10)
+
+
+async def test_the_bot_logs_in_once_discord_is_reachable_again(
+    tmp_path: Path, fake_discord: FakeDiscord, clock: FakeClock
+) -> None:
+    services = await build_services(bot_settings(tmp_path), clock)
+    services.collectors.clear()
+    bot = CosmosBot(BotContext.of(services), **BOT_OPTIONS)
+    fake_discord.fail("/users/@me", 503, times=3)
+    task = asyncio.create_task(bot.start_with_retry(TOKEN, first_wait=0.01))
+    try:
+        await asyncio.wait_for(bot.wait_until_ready(), 10)
+        logins = [s for _, p, s in fake_discord.requests if p.endswith("/users/@me")]
+        assert logins == [503, 503, 503, 200]
+    finally:
+        await bot.close()
+        await asyncio.gather(task, return_exceptions=True)
+        await services.db.close()
