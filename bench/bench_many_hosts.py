@@ -260,8 +260,8 @@ def start_hosts(count: int, farms: int, args: argparse.Namespace, folder: Path) 
         socket_dir = folder / f"h{i}"
         socket_dir.mkdir()
         engine = FakeDockerEngine(socket_dir).start()
-        engine.add_container("farmer", FARMER_IMAGE)
-        engine.add_container("node", NODE_IMAGE)
+        engine.add_container("farmer", FARMER_IMAGE, tty=args.tty)
+        engine.add_container("node", NODE_IMAGE, tty=args.tty)
         hosts.append(
             Host(
                 i,
@@ -379,8 +379,30 @@ def status_value(pid: int, key: str) -> int:
     return 0
 
 
-def open_fds(pid: int) -> int:
-    return len(os.listdir(f"/proc/{pid}/fd"))
+def open_fds(pid: int) -> dict[str, int]:
+    """Open descriptors by kind (socket, pipe, anon_inode, file)."""
+    kinds: dict[str, int] = {}
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        kind = target.split(":", 1)[0] if ":" in target and "/" not in target[:1] else "file"
+        kinds[kind] = kinds.get(kind, 0) + 1
+    return kinds
+
+
+def notifications(output: str) -> dict[str, int]:
+    """Notifications console mode printed, by topic/severity and the title's first words."""
+    counts: dict[str, int] = {}
+    for line in output.splitlines():
+        _, sep, rest = line.partition("cosmos.notify: [")
+        if not sep:
+            continue
+        topic, _, title = rest.partition("] ")
+        key = f"{topic} {' '.join(title.split()[:3])}"
+        counts[key] = counts.get(key, 0) + 1
+    return counts
 
 
 def db_query(db: Path, sql: str) -> list[tuple[object, ...]]:
@@ -409,7 +431,7 @@ def source_lines(db: Path) -> dict[str, int]:
     return {str(k): int(n) for k, n in db_query(db, "SELECT key, lines_total FROM log_sources")}  # type: ignore[call-overload]
 
 
-def cosmos_env(hosts: list[Host], db: Path, interval: float) -> dict[str, str]:
+def cosmos_env(hosts: list[Host], db: Path, interval: float, extra: list[str]) -> dict[str, str]:
     docker = [
         {"base_url": h.engine.base_url, "host": h.name, "farmer": h.farmer_name} for h in hosts
     ]
@@ -443,6 +465,7 @@ def cosmos_env(hosts: list[Host], db: Path, interval: float) -> dict[str, str]:
             "COSMOS_METRICS__INTERVAL_SECONDS": str(interval),
         }
     )
+    env.update(item.split("=", 1) for item in extra)  # type: ignore[misc]
     return env
 
 
@@ -457,7 +480,7 @@ class Result:
     rss_peak_mb: float
     rss_steady_mb: float
     threads: int
-    fds: int
+    fds: dict[str, int]
     db_mb: float
     growth_mb_h: float
     farmer_scrape_ms: tuple[float, float]
@@ -468,6 +491,7 @@ class Result:
     rewards_stored: int
     targets_up: int
     bench_cpu_pct: float
+    notified: dict[str, int]
 
 
 def scrape_ms(
@@ -513,7 +537,7 @@ async def run_one(count: int, args: argparse.Namespace) -> Result:
         out = out_path.open("wb")
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", "--env-file", os.devnull, "run",
-            env=cosmos_env(hosts, db, args.interval), cwd=REPO, stdout=out, stderr=out,
+            env=cosmos_env(hosts, db, args.interval, args.env), cwd=REPO, stdout=out, stderr=out,
         )  # fmt: skip
         out.close()
         pid = proc.pid
@@ -569,8 +593,9 @@ async def run_one(count: int, args: argparse.Namespace) -> Result:
             await endpoints.stop()
             for host in hosts:
                 host.engine.close()
+        output = out_path.read_text(errors="replace")
         if args.keep_output:
-            print(out_path.read_text()[-args.keep_output :])
+            print(output[-args.keep_output :])
         return Result(
             hosts=count,
             farms=args.farms,
@@ -592,13 +617,15 @@ async def run_one(count: int, args: argparse.Namespace) -> Result:
             rewards_stored=int(rewards[0][0]) if rewards else 0,  # type: ignore[call-overload]
             targets_up=int(up[0][0]) if up else 0,  # type: ignore[call-overload]
             bench_cpu_pct=bench_cpu_pct,
+            notified=notifications(output),
         )
 
 
 def print_table(results: list[Result], args: argparse.Namespace) -> None:
     print()
     print(
-        f"cosmos run (console mode), metrics every {args.interval:g} s, backlog "
+        f"cosmos run (console mode), {'TTY' if args.tty else 'non-TTY'} containers, "
+        f"metrics every {args.interval:g} s, backlog "
         f"{args.backlog_hours:g} h, live window {args.window:g} s, {os.cpu_count()} CPUs"
     )
     rows = [
@@ -618,7 +645,8 @@ def print_table(results: list[Result], args: argparse.Namespace) -> None:
         ("CPU live (of one core)", lambda r: f"{r.cpu_pct:.1f} %"),
         ("RSS peak (VmHWM)", lambda r: f"{r.rss_peak_mb:.0f} MB"),
         ("RSS live (median)", lambda r: f"{r.rss_steady_mb:.0f} MB"),
-        ("threads / open fds", lambda r: f"{r.threads} / {r.fds}"),
+        ("threads / open fds", lambda r: f"{r.threads} / {sum(r.fds.values())}"),
+        ("  fds that are sockets", lambda r: f"{r.fds.get('socket', 0)}"),
         ("database after backfill+window", lambda r: f"{r.db_mb:.1f} MB"),
         ("database growth (live)", lambda r: f"{r.growth_mb_h:.1f} MB/h"),
         (
@@ -637,6 +665,9 @@ def print_table(results: list[Result], args: argparse.Namespace) -> None:
     width = max(len(name) for name, _ in rows)
     for name, cell in rows:
         print(f"{name:<{width}}  " + "  ".join(f"{cell(r):>18}" for r in results))
+    for r in results:
+        printed = ", ".join(f"{n} x {k}" for k, n in sorted(r.notified.items())) or "none"
+        print(f"notifications printed, {r.hosts} hosts: {printed}")
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -667,5 +698,9 @@ if __name__ == "__main__":
     parser.add_argument(
         "--reward-every", type=float, default=1800.0, help="mean s per reward per farm"
     )
+    parser.add_argument(
+        "--env", action="append", default=[], help="KEY=VALUE for cosmos (repeatable)"
+    )
+    parser.add_argument("--tty", action="store_true", help="containers with tty: true")
     parser.add_argument("--keep-output", type=int, default=0, help="print this much cosmos output")
     asyncio.run(main(parser.parse_args()))
