@@ -22,7 +22,6 @@ from collectors.store.views import ViewStore
 log = logging.getLogger("cosmos.dashboard")
 
 
-
 class Poster(Protocol):
     async def post(self, embeds: Sequence[discord.Embed]) -> str: ...
 

@@ -792,6 +792,11 @@ class ViewStore:
             for n in nodes
             if n.up is False
         )
+        problems.extend(
+            Problem(f"farmer {f.name}", "metrics endpoint down", f.observed_us)
+            for f in farmers
+            if f.up is False
+        )
         return DashboardView(
             generated_us=now_us,
             nodes=tuple(nodes),
