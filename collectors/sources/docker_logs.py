@@ -584,8 +584,10 @@ class _Reader:
         window = WINDOW_SECONDS
         since: float | None = self.resume.ts_ns / 1e9 if self.resume else None
         lower = since if since is not None else created_s
+        # A fixed end: a moving one is never reached (each read takes time) and the loop spun
+        # on 2 ms windows forever instead of following; the follow stream reads on from here.
+        horizon = time.time() - 2.0
         while not self._stop.is_set():
-            horizon = time.time() - 2.0
             if lower >= horizon:
                 return
             upper = min(lower + window, horizon)

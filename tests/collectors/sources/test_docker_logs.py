@@ -413,3 +413,24 @@ async def test_tty_backlog_is_read_in_time_windows_then_followed(
         assert await again.wait_lines(1502) == [*texts[1500:], "live line", "after stop"]
     finally:
         await again.stop()
+
+
+async def test_tty_live_is_followed_not_polled(engine: FakeDockerEngine) -> None:
+    """After its windowed backlog a TTY log is followed by one stream (it once re-read ever
+    newer 2 ms windows forever: hundreds of requests a second, bench_many_hosts --tty)."""
+    container = engine.add_container("farmer", FARMER_IMAGE, tty=True)
+    now_ns = time.time_ns()
+    container.created = (now_ns - 3600 * 1_000_000_000) // 1_000_000_000
+    for i in range(100):
+        engine.append("farmer", f"line {i}", ts_ns=now_ns - (100 - i) * 10_000_000_000)
+    follow = Follow(source(engine))
+    try:
+        await follow.wait_lines(100)
+        await wait_until(lambda: any(q["follow"] == "1" for q in engine.log_requests("farmer")))
+        before = len(engine.log_requests("farmer"))
+        await asyncio.sleep(1.0)
+        engine.append("farmer", "live line")
+        assert (await follow.wait_lines(101))[-1] == "live line"
+        assert len(engine.log_requests("farmer")) == before
+    finally:
+        await follow.stop()
