@@ -180,4 +180,4 @@ class DeliveryLoop:
 
 def _is_reward(item: OutboxItem) -> bool:
     n = item.notification
-    return (n.route or n.topic) is Topic.REWARDS
+    return (n.route or n.topic.value) == Topic.REWARDS.value

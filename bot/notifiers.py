@@ -60,6 +60,8 @@ class Outgoing:
     text: str
     # Attachments as (file name, bytes); an embed shows one with ``attachment://<name>``.
     files: tuple[tuple[str, bytes], ...] = ()
+    # Delivered here instead of the topic's place when such a channel or webhook is set.
+    route: str | None = None
 
     @classmethod
     async def render(cls, item: OutboxItem) -> Outgoing:
@@ -81,8 +83,9 @@ class Outgoing:
             + [f"{name}: {value}" for name, value in n.fields]
             + ([n.url] if n.url else [])
         )
-        topic = (n.route or n.topic).value
-        return cls(topic, (notification_embed(n),), nonce_for(n.dedupe_key), text)
+        return cls(
+            n.topic.value, (notification_embed(n),), nonce_for(n.dedupe_key), text, route=n.route
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +127,8 @@ class TopicRouter:
         return self._routes.get(topic, self._default)
 
     async def send(self, message: Outgoing) -> Sent:
+        if message.route is not None and message.route in self._routes:
+            return await self._routes[message.route].send(message)
         return await self.for_topic(message.topic).send(message)
 
 

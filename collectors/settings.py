@@ -8,6 +8,7 @@ Nested keys use a double underscore: ``COSMOS_METRICS__INTERVAL_SECONDS=30``. Li
 from __future__ import annotations
 
 import socket
+import typing
 from pathlib import Path
 from typing import Any, Literal
 
@@ -173,11 +174,10 @@ class DiscordSettings(_Section):
     token: SecretStr | None = Field(default=None, description="bot token; empty for webhook-only")
     guild_id: int | None = Field(default=None, description="sync commands to this guild at once")
     channel_id: int | None = Field(default=None, description="default channel for notifications")
-    channels: dict[Topic, int] = Field(default_factory=dict, description="a channel per topic")
+    # Keys: a topic, or an alert rule's name to give that rule a channel of its own.
+    channels: dict[str, int] = Field(default_factory=dict, description="a channel per topic")
     webhook_url: SecretStr | None = Field(default=None, description="default webhook")
-    webhooks: dict[Topic, SecretStr] = Field(
-        default_factory=dict, description="a webhook per topic"
-    )
+    webhooks: dict[str, SecretStr] = Field(default_factory=dict, description="a webhook per topic")
     rewards_mode: Literal["each", "batched", "off"] = "each"
     rewards_batch_minutes: float = Field(default=60.0, gt=0)
     admin_role_id: int | None = None
@@ -186,6 +186,20 @@ class DiscordSettings(_Section):
     # Discord's own addresses: change them only for a proxy or a test double of Discord.
     api_base_url: str = "https://discord.com/api/v10"
     gateway_url: str = "wss://gateway.discord.gg/"
+
+    @field_validator("channels", "webhooks")
+    @classmethod
+    def _known_places(cls, value: dict[str, Any]) -> dict[str, Any]:
+        from collectors.models.alerts import Rule
+
+        topics = typing.get_args(Topic)
+        unknown = sorted(set(value) - set(topics) - {rule.value for rule in Rule})
+        if unknown:
+            raise ValueError(
+                f"unknown key(s) {', '.join(unknown)}: use a topic ({', '.join(topics)})"
+                " or an alert rule name (e.g. farm_error) for a channel of its own"
+            )
+        return value
 
     @field_validator("webhook_url")
     @classmethod

@@ -71,8 +71,9 @@ def dedupe_key(state: AlertState, transition: Transition) -> str:
 def compose(
     state: AlertState, transition: Transition, now_us: int, settings: AlertsSettings
 ) -> Notification:
-    route_name = settings.routes.get(state.rule.value)
-    route = Topic(route_name) if route_name in {t.value for t in Topic} else None
+    # A rule routed to a topic goes there; otherwise to its own channel when one is configured
+    # for its name (the notifiers fall back to the alerts topic).
+    route = settings.routes.get(state.rule.value, state.rule.value)
     opened = state.opened_us if state.opened_us is not None else now_us
     since = local_text(opened, settings.timezone)
     fields: list[tuple[str, str]] = [("Since", since)]

@@ -48,8 +48,9 @@ class Notification:
     url: str | None = None
     occurred_us: int | None = None
     footer: str | None = None
-    # A rule routed to its own channel names the topic to deliver to instead of ``topic``.
-    route: Topic | None = None
+    # Where to deliver when that place is configured, before the topic's own channel or
+    # webhook: another topic's name, or an alert rule's name with a channel of its own.
+    route: str | None = None
     chart: ChartHint | None = None
 
 

@@ -21,7 +21,7 @@ def _encode(n: Notification) -> str:
             "url": n.url,
             "occurred_us": n.occurred_us,
             "footer": n.footer,
-            "route": n.route.value if n.route else None,
+            "route": n.route,
             "chart": _encode_chart(n.chart),
         },
         ensure_ascii=False,
@@ -40,7 +40,7 @@ def _decode(dedupe_key: str, topic: str, payload: str) -> Notification:
         url=data.get("url"),
         occurred_us=data.get("occurred_us"),
         footer=data.get("footer"),
-        route=Topic(data["route"]) if data.get("route") else None,
+        route=data.get("route") or None,
         chart=_decode_chart(data.get("chart")),
     )
 

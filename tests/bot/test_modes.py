@@ -116,6 +116,40 @@ async def test_webhook_mode_end_to_end(tmp_path: Path, fake_discord: FakeDiscord
     assert fake_discord.sync_calls == []  # no commands in webhook-only mode
 
 
+async def test_an_alert_rule_with_a_webhook_of_its_own(
+    tmp_path: Path, fake_discord: FakeDiscord
+) -> None:
+    settings = make_settings(
+        tmp_path,
+        webhook_url=fake_discord.webhook_url(),
+        webhooks={
+            "alerts": fake_discord.webhook_url(7001, "alerts"),
+            "farm_error": fake_discord.webhook_url(7002, "farm"),
+        },
+    )
+    async with Database(settings.database_path) as db:
+        outbox = OutboxStore(db)
+        # As the alert engine writes them: each alert names its rule as its route.
+        for key, rule in (("farm-down", "farm_error"), ("endpoint-down", "endpoint_down")):
+            await outbox.enqueue(
+                Notification(key, Topic.ALERTS, Severity.ERROR, f"Note {key}", route=rule), 0
+            )
+    async with running(settings):
+        await eventually(
+            lambda: (
+                bool(ours(fake_discord.webhook_messages[7002]))
+                and bool(ours(fake_discord.webhook_messages[7001]))
+            )
+        )
+    assert ours(fake_discord.webhook_messages[7002]) == ["Note farm-down"]
+    assert ours(fake_discord.webhook_messages[7001]) == ["Note endpoint-down"]
+
+
+def test_unknown_channel_keys_are_named(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unknown key"):
+        make_settings(tmp_path, channels={"farm_eror": 1})
+
+
 async def test_webhook_mode_survives_a_long_outage_across_a_restart(
     tmp_path: Path, fake_discord: FakeDiscord
 ) -> None:

@@ -144,6 +144,18 @@ async def test_routed_rule_names_its_topic(db: Database, clock: FakeClock) -> No
     assert payload["route"] == "transfers"
 
 
+async def test_unrouted_rule_names_itself_for_a_channel_of_its_own(
+    db: Database, clock: FakeClock
+) -> None:
+    endpoint = Endpoint(clock)
+    endpoint.up = False
+    engine = make_engine(db, clock, endpoint)
+    await tick(engine, endpoint, clock, 6 * 60)
+    [(_, topic, payload)] = await outbox(db)
+    assert topic == Topic.ALERTS.value
+    assert payload["route"] == "endpoint_down"
+
+
 async def test_flapping_endpoint_fires_once_and_resolves_once(
     db: Database, clock: FakeClock
 ) -> None:
