@@ -481,6 +481,7 @@ class Result:
     rss_steady_mb: float
     threads: int
     fds: dict[str, int]
+    fds_at_start: int
     db_mb: float
     growth_mb_h: float
     farmer_scrape_ms: tuple[float, float]
@@ -563,6 +564,7 @@ async def run_one(count: int, args: argparse.Namespace) -> Result:
             # The live window.
             w0, c0, b0 = time.monotonic(), cpu_seconds(pid), time.process_time()
             size0 = logical_db_bytes(db)
+            fds0 = sum(open_fds(pid).values())
             lines0 = sum(h.farmer_lines + h.node_lines for h in hosts)
             rss: list[int] = []
             while time.monotonic() - w0 < args.window:
@@ -576,6 +578,7 @@ async def run_one(count: int, args: argparse.Namespace) -> Result:
             threads, fds = status_value(pid, "Threads"), open_fds(pid)
             peak = status_value(pid, "VmHWM")
             written = sum(h.farmer_lines + h.node_lines for h in hosts)
+            rewards_logged = sum(h.farmer.rewards for h in hosts)
             await asyncio.sleep(3.0)  # let the last live lines land before counting
             stored = sum(source_lines(db).values())
             rewards = db_query(db, "SELECT COUNT(*) FROM rewards WHERE outcome = 'signed'")
@@ -607,13 +610,14 @@ async def run_one(count: int, args: argparse.Namespace) -> Result:
             rss_steady_mb=statistics.median(rss) / 1024 if rss else 0.0,
             threads=threads,
             fds=fds,
+            fds_at_start=fds0,
             db_mb=size1 / 1_048_576,
             growth_mb_h=(size1 - size0) / elapsed * 3600 / 1_048_576,
             farmer_scrape_ms=scrape_ms(endpoints.requests, "farmer", w0, args.interval),
             node_scrape_ms=scrape_ms(endpoints.requests, "node", w0, args.interval),
             live_lines_s=(lines1 - lines0) / elapsed,
             behind_lines=max(0, written - stored),
-            rewards_expected=sum(h.farmer.rewards for h in hosts),
+            rewards_expected=rewards_logged,
             rewards_stored=int(rewards[0][0]) if rewards else 0,  # type: ignore[call-overload]
             targets_up=int(up[0][0]) if up else 0,  # type: ignore[call-overload]
             bench_cpu_pct=bench_cpu_pct,
@@ -645,7 +649,11 @@ def print_table(results: list[Result], args: argparse.Namespace) -> None:
         ("CPU live (of one core)", lambda r: f"{r.cpu_pct:.1f} %"),
         ("RSS peak (VmHWM)", lambda r: f"{r.rss_peak_mb:.0f} MB"),
         ("RSS live (median)", lambda r: f"{r.rss_steady_mb:.0f} MB"),
-        ("threads / open fds", lambda r: f"{r.threads} / {sum(r.fds.values())}"),
+        ("threads", lambda r: f"{r.threads}"),
+        (
+            "open fds (window start -> end)",
+            lambda r: f"{r.fds_at_start} -> {sum(r.fds.values())}",
+        ),
         ("  fds that are sockets", lambda r: f"{r.fds.get('socket', 0)}"),
         ("database after backfill+window", lambda r: f"{r.db_mb:.1f} MB"),
         ("database growth (live)", lambda r: f"{r.growth_mb_h:.1f} MB/h"),
@@ -658,7 +666,7 @@ def print_table(results: list[Result], args: argparse.Namespace) -> None:
             lambda r: f"{r.node_scrape_ms[0]:.0f} / {r.node_scrape_ms[1]:.0f}",
         ),
         ("metrics targets up", lambda r: f"{r.targets_up} of {2 * r.hosts}"),
-        ("signed rewards stored/logged", lambda r: f"{r.rewards_stored} / {r.rewards_expected}"),
+        ("signed rewards stored / logged", lambda r: f"{r.rewards_stored} / {r.rewards_expected}"),
         ("lines not yet stored at end", lambda r: f"{r.behind_lines}"),
         ("bench process CPU (fakes)", lambda r: f"{r.bench_cpu_pct:.0f} %"),
     ]
