@@ -34,6 +34,9 @@ NODE_STALE_US = 10 * MINUTE_US
 RUN_SETTLE_US = 10 * MINUTE_US
 BALANCE_WINDOW_US = 24 * 3600 * US
 LARGE_TRANSFER_WINDOW_US = 6 * 3600 * US
+# A farmer log whose last line was stored this long after it was written is being backfilled
+# (clock skew between hosts stays well below it).
+BACKFILL_LAG_US = 15 * MINUTE_US
 
 # Grace before firing, in seconds, unless settings.grace_minutes says otherwise. Rules whose
 # threshold is already a duration need none; a node catching up after a restart is normal.
@@ -355,6 +358,9 @@ def no_reward(inputs: AlertInputs, settings: AlertsSettings) -> list[Condition]:
         )
     out: list[Condition] = []
     for farm in inputs.farms:
+        if farm.log_lag_us is not None and farm.log_lag_us > BACKFILL_LAG_US:
+            # Its log is still being caught up: the wins since then are not read yet.
+            continue
         count, span = reward_rate_per_us(
             farm.reward_times_us, farm.first_seen_us, inputs.now_us, lookback
         )

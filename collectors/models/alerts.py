@@ -117,6 +117,9 @@ class FarmState:
     # Rewards (signed reward hashes) in the look-back window, oldest first.
     reward_times_us: tuple[int, ...] = ()
     misses: tuple[Miss, ...] = ()
+    # How far behind the clock the farm's farmer log was when last read (its last line's time
+    # against the time it was stored): large while history is still being backfilled.
+    log_lag_us: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

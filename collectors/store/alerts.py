@@ -248,6 +248,7 @@ class _FarmBuild:
     sectors_remaining: int | None = None
     rewards: list[int] = field(default_factory=list)
     misses: list[Miss] = field(default_factory=list)
+    log_lag_us: int | None = None
 
     def freeze(self) -> FarmState:
         return FarmState(
@@ -269,6 +270,7 @@ class _FarmBuild:
             sectors_remaining=self.sectors_remaining,
             reward_times_us=tuple(sorted(self.rewards)),
             misses=tuple(sorted(self.misses, key=lambda m: m.ts_us)),
+            log_lag_us=self.log_lag_us,
         )
 
 
@@ -441,15 +443,22 @@ class AlertInputReader:
                 )
 
     async def _farm_runs(self, farms: dict[str, _FarmBuild]) -> None:
-        """In or out of the latest farmer run's farm list (per log source)."""
+        """In or out of the latest farmer run's farm list (per log source), and log lag."""
         rows = await self.rows(
-            "SELECT m.source_id, m.run_start_us, m.farm_id, latest.run_start_us AS latest_us"
+            "SELECT m.source_id, m.run_start_us, m.farm_id, latest.run_start_us AS latest_us,"
+            " s.updated_us - s.last_ts_us AS lag_us"
             " FROM farm_index_map m JOIN (SELECT source_id, MAX(run_start_us) AS run_start_us"
             " FROM farm_index_map GROUP BY source_id) latest USING (source_id)"
+            " JOIN log_sources s ON s.id = m.source_id"
         )
         in_latest: dict[str, int] = {}
         earlier: dict[str, int] = {}
         for r in rows:
+            farm = farms.get(r["farm_id"])
+            if farm is not None and r["lag_us"] is not None:
+                # A farm read from two sources is as current as the more current one.
+                lag = max(0, r["lag_us"])
+                farm.log_lag_us = lag if farm.log_lag_us is None else min(farm.log_lag_us, lag)
             if r["run_start_us"] == r["latest_us"]:
                 in_latest[r["farm_id"]] = r["latest_us"]
             else:

@@ -4,13 +4,17 @@ outbox. The engine reads the tables through AlertInputReader exactly as in produ
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 from collectors.alerts.engine import AlertEngine, build_alert_engine
 from collectors.clock import FakeClock
+from collectors.ingest import LogIngestor
+from collectors.models.logs import LogLine, SourceRef
 from collectors.models.metrics import FailureKind, ProvingOutcome
 from collectors.settings import AlertsSettings
 from collectors.store.alerts import AlertStore
 from collectors.store.database import Database
+from collectors.store.farmers import FarmerStore
 from tests.collectors.alerts.seed import FARM_A, FARM_B, FARM_C, NODE_TARGET, Seed
 
 US = 1_000_000
@@ -245,6 +249,52 @@ async def test_no_reward_for_longer_than_the_farms_rate_makes_likely(
     await seed.reward(src, farmer, FARM_A, clock.now_us())
     await run_for(e, clock, 10 * 60)
     assert (await keys(db, "no_reward"))[-1] == f"no_reward:{FARM_A}:resolve"
+
+
+def _stamp(us: int) -> str:
+    return datetime.fromtimestamp(us / US, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+async def test_no_reward_waits_until_the_farmer_log_is_caught_up(
+    db: Database, clock: FakeClock
+) -> None:
+    """A backfill reads a week of wins that ended three days ago: not news until the log is
+    read up to now (found with many hosts backfilling at once)."""
+    farmers = FarmerStore(db)
+    await farmers.ensure_primary("alice", clock.now_us())
+    ingestor = LogIngestor(db, farmers, clock)
+    source = SourceRef("file:local:/logs/farmer.log", "farmer")
+    now = clock.now_us()
+    start = now - 10 * 24 * HOUR
+    span = "{farm_index=0}: subspace_farmer::commands::farm:"
+    texts = [
+        f"{_stamp(start)}  INFO subspace_farmer::commands::farm: Connecting to node RPC url=ws://n",
+        f"{_stamp(start)}  INFO {span} Farm 0:",
+        f"{_stamp(start)}  INFO {span}   ID: {FARM_A}",
+        f"{_stamp(start)}  INFO {span}   Allocated space: 1.8 TiB (2.0 TB)",
+    ]
+    wins = range(start + HOUR, now - 3 * 24 * HOUR, 2 * HOUR)
+    texts += [
+        f"{_stamp(t)}  INFO {{farm_index=0}}: subspace_farmer::single_disk_farm::reward_signing:"
+        f" Successfully signed reward hash 0x{t:064x}"
+        for t in wins
+    ]
+    lines = [LogLine(text, str(i)) for i, text in enumerate(texts)]
+    e = engine(db, clock)
+    # Backfill in chunks, the engine running in between as it does in production.
+    for chunk in range(0, len(lines), 20):
+        await ingestor.ingest(source, lines[chunk : chunk + 20])
+        await run_for(e, clock, 60)
+    await run_for(e, clock, HOUR_S, step=60)
+    assert await keys(db, "no_reward") == []
+    # The log reaches the present: three days without a win at one every 2 h is news.
+    live = (
+        f"{_stamp(clock.now_us())}  INFO {{farm_index=0}}:{{sector_index=5}}: "
+        "subspace_farmer::single_disk_farm::plotting: Replotting sector (10.00% complete)"
+    )
+    await ingestor.ingest(source, [LogLine(live, str(len(lines)))])
+    await run_for(e, clock, HOUR_S, step=60)
+    assert await keys(db, "no_reward") == [f"no_reward:{FARM_A}:fire"]
 
 
 async def test_states_survive_a_restart_of_the_process(db: Database, clock: FakeClock) -> None:
