@@ -12,7 +12,11 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY collectors ./collectors
 COPY bot ./bot
-RUN pip install . \
+# openssh-client: Docker hosts reached as ssh://user@host use the system ssh client.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends openssh-client \
+    && rm -rf /var/lib/apt/lists/* \
+    && pip install . \
     && useradd --system --create-home --uid 10001 cosmos \
     && mkdir -p /data \
     && chown cosmos:cosmos /data

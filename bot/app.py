@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import resource
 import signal
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -136,6 +137,24 @@ def build_collectors(services: Services) -> list[Collector]:
     return collectors
 
 
+def raise_open_files_limit(wanted: int = 65_536) -> int:
+    """Lift the soft limit on open files towards the hard one; returns the limit in force.
+
+    Every Docker host costs a few sockets per container and every endpoint one; the usual soft
+    limit of 1,024 is reached at about 80 hosts.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError) as exc:
+            log.warning("could not raise the open-files limit from %d: %s", soft, exc)
+            return soft
+        return target
+    return soft
+
+
 async def run(
     settings: Settings,
     stop: asyncio.Event | None = None,
@@ -155,9 +174,15 @@ async def run(
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
+    open_files = raise_open_files_limit()
     services = await build_services(settings, clock)
     mode = choose_mode(settings)
-    log.info("cosmos starting in %s mode, database %s", mode.value, settings.database_path)
+    log.info(
+        "cosmos starting in %s mode, database %s, up to %d open files",
+        mode.value,
+        settings.database_path,
+        open_files,
+    )
     try:
         if mode is Mode.BOT:
             await modes.run_bot(services, stop, bot_options)
