@@ -176,6 +176,14 @@ async def run(
             loop.add_signal_handler(sig, stop.set)
     open_files = raise_open_files_limit()
     services = await build_services(settings, clock)
+    if not (settings.logs.docker or settings.logs.files or settings.metrics.targets) and not (
+        settings.wallets.accounts
+    ):
+        log.warning(
+            "nothing to watch yet: set log sources, metrics endpoints or wallets in .env "
+            "(every setting is in .env.example; `cosmos doctor` checks them), "
+            "or see cosmos at work with `cosmos demo`"
+        )
     mode = choose_mode(settings)
     log.info(
         "cosmos starting in %s mode, database %s, up to %d open files",
