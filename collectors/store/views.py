@@ -38,6 +38,7 @@ from collectors.store.wallets import WalletStore
 
 HOUR_US = 3_600_000_000
 DAY_US = 24 * HOUR_US
+WEEK_US = 7 * DAY_US
 
 # A signed reward hash is a won block or vote; the other outcomes the log pipeline stores
 # (solution_failed, proving_skipped, signature_failed) are misses.
@@ -72,6 +73,23 @@ _ROLLUP_SQL = {
         " GROUP BY 1, 2"
     ),
 }
+
+# Weekly totals of whole settled weeks, summed from the daily ones (rollup name -> SQL).
+_WEEK_SQL = {
+    "rewards": (
+        "reward_weeks",
+        "INSERT INTO reward_weeks (week, farm_id, farmer_id, won, missed)"
+        " SELECT day / 7, farm_id, farmer_id, SUM(won), SUM(missed) FROM reward_days"
+        " WHERE day >= ?1 * 7 AND day < ?2 * 7 GROUP BY 1, 2, 3",
+    ),
+    "chain": (
+        "chain_reward_weeks",
+        "INSERT INTO chain_reward_weeks (week, address, farm_id, kind, n, hi, lo)"
+        " SELECT day / 7, address, farm_id, kind, SUM(n), SUM(hi), SUM(lo)"
+        " FROM chain_reward_days WHERE day >= ?1 * 7 AND day < ?2 * 7 GROUP BY 1, 2, 3, 4",
+    ),
+}
+WEEK_TABLES = frozenset(table for table, _ in _WEEK_SQL.values())
 
 PERIODS: dict[str, int] = {"24h": DAY_US, "7d": 7 * DAY_US, "30d": 30 * DAY_US, "1y": 365 * DAY_US}
 
@@ -295,6 +313,11 @@ class ViewStore:
             rolled = await self.refresh_rollups(now_us)
             if rolled is not None:
                 split = max(start, min(rolled, now_us))
+        # Weekly buckets start on week boundaries: whole settled weeks come from weekly totals.
+        weeks_end = start
+        if bucket_us % WEEK_US == 0 and split > start and await self.tables() >= WEEK_TABLES:
+            weeks_end = max(start, split // WEEK_US * WEEK_US)
+        spans = (start, weeks_end, split, now_us)
         won_by_bucket = [0] * n_buckets
         missed_by_bucket = [0] * n_buckets
         amount_by_bucket = [0] * n_buckets
@@ -311,10 +334,10 @@ class ViewStore:
             found = await self._rows("SELECT id FROM farmer WHERE name = ?", (farmer,))
             farmer_id = found[0]["id"] if found else -1
         amounts, wallet_rows, chain_counts = await self._chain_rewards_report(
-            start, split, now_us, bucket_us, wallet=wallet, amount_by_bucket=amount_by_bucket
+            spans, bucket_us, wallet=wallet, amount_by_bucket=amount_by_bucket
         )
         if wallet is None:
-            per_farm, counts = await self._reward_counts(start, split, now_us, bucket_us, farmer_id)
+            per_farm, counts = await self._reward_counts(spans, bucket_us, farmer_id)
             for bucket, won, missed in counts:
                 won_by_bucket[bucket] += won
                 missed_by_bucket[bucket] += missed
@@ -413,6 +436,8 @@ class ViewStore:
                         f"DELETE FROM {rollup} WHERE day >= ? AND day < ?", (first, end)
                     )
                     await conn.execute(_ROLLUP_SQL[name], (DAY_US, first * DAY_US, end * DAY_US))
+                if name in _WEEK_SQL and _WEEK_SQL[name][0] in tables:
+                    await _refresh_weeks(conn, name, ranges, max(until_day, rolled_day or 0))
                 max_id = await value(f"SELECT MAX(id) FROM {source}")
                 await _set_state(conn, f"rollup:{name}_id", max_id or 0, now_us)
             await _set_state(conn, "rollup:day", max(until_day, rolled_day or 0), now_us)
@@ -427,9 +452,11 @@ class ViewStore:
         return f" INDEXED BY {index}" if found else ""
 
     async def _reward_counts(
-        self, start: int, split: int, until: int, bucket_us: int, farmer_id: int | None
+        self, spans: tuple[int, int, int, int], bucket_us: int, farmer_id: int | None
     ) -> tuple[dict[str | None, list[int]], list[tuple[int, int, int]]]:
-        """Won and missed per farm, and per bucket: daily totals before ``split``, rows after.
+        """Won and missed per farm, and per bucket: weekly totals, daily totals, then rows.
+
+        ``spans`` is (start, weeks end, days end = split, until).
 
         Totals and series are separate GROUP BYs so that only ~farms + buckets rows come back.
         """
@@ -437,17 +464,24 @@ class ViewStore:
             " AND (:farmer IS NULL OR COALESCE((SELECT f.farmer_id FROM farms f"
             " WHERE f.farm_id = {t}.farm_id), {owner}) = :farmer)"
         )
+        start, weeks_end, split, until = spans
         params = {
             "day": DAY_US,
+            "week": WEEK_US,
             "start": start,
             "split": split,
             "until": until,
             "bucket": bucket_us,
-            "first_day": start // DAY_US,
+            "first_week": start // WEEK_US,
+            "weeks_end": weeks_end // WEEK_US,
+            "first_day": weeks_end // DAY_US,
             "split_day": split // DAY_US,
             "farmer": farmer_id,
         }
         hint = await self._hint("rewards", "rewards_ts_cover")
+        weeks_where = " WHERE week >= :first_week AND week < :weeks_end" + owner.format(
+            t="reward_weeks", owner="NULLIF(reward_weeks.farmer_id, -1)"
+        )
         rolled_where = " WHERE day >= :first_day AND day < :split_day" + owner.format(
             t="reward_days", owner="NULLIF(reward_days.farmer_id, -1)"
         )
@@ -460,11 +494,19 @@ class ViewStore:
         queries = [
             (
                 "SELECT NULLIF(farm_id, '') AS k, SUM(won) AS won, SUM(missed) AS missed"
+                f" FROM reward_weeks{weeks_where} GROUP BY 1",
+                "SELECT (week * :week - :start) / :bucket AS k, SUM(won) AS won,"
+                f" SUM(missed) AS missed FROM reward_weeks{weeks_where} GROUP BY 1",
+            )
+            if weeks_end > start
+            else (None, None),
+            (
+                "SELECT NULLIF(farm_id, '') AS k, SUM(won) AS won, SUM(missed) AS missed"
                 f" FROM reward_days{rolled_where} GROUP BY 1",
                 "SELECT (day * :day - :start) / :bucket AS k, SUM(won) AS won,"
                 f" SUM(missed) AS missed FROM reward_days{rolled_where} GROUP BY 1",
             )
-            if split > start
+            if split > weeks_end
             else (None, None),
             (
                 f"SELECT farm_id AS k, {live_sums} FROM rewards{hint}{live_where} GROUP BY 1",
@@ -513,9 +555,7 @@ class ViewStore:
 
     async def _chain_rewards_report(
         self,
-        start: int,
-        split: int,
-        until: int,
+        spans: tuple[int, int, int, int],
         bucket_us: int,
         *,
         wallet: str | None,
@@ -533,17 +573,25 @@ class ViewStore:
         address = None
         if wallet is not None:
             address = next((a for a, label in labels.items() if wallet in (label, a)), wallet)
+        start, weeks_end, split, until = spans
         params = {
             "day": DAY_US,
+            "week": WEEK_US,
             "start": start,
             "split": split,
             "until": until,
             "bucket": bucket_us,
-            "first_day": start // DAY_US,
+            "first_week": start // WEEK_US,
+            "weeks_end": weeks_end // WEEK_US,
+            "first_day": weeks_end // DAY_US,
             "split_day": split // DAY_US,
             "address": address,
         }
         hint = await self._hint("chain_rewards", "chain_rewards_ts_cover")
+        weeks = (
+            " FROM chain_reward_weeks WHERE week >= :first_week AND week < :weeks_end"
+            " AND (:address IS NULL OR address = :address)"
+        )
         rolled = (
             " FROM chain_reward_days WHERE day >= :first_day AND day < :split_day"
             " AND (:address IS NULL OR address = :address)"
@@ -559,7 +607,15 @@ class ViewStore:
         by_kind = " GROUP BY 1, 2, 3"
         by_bucket = " GROUP BY 1"
         queries = []
-        if split > start:
+        if weeks_end > start:
+            queries += [
+                (f"{totals}{rolled_sums}{weeks}{by_kind}", False),
+                (
+                    f"SELECT (week * :week - :start) / :bucket AS k{rolled_sums}{weeks}{by_bucket}",
+                    True,
+                ),
+            ]
+        if split > weeks_end:
             queries += [
                 (f"{totals}{rolled_sums}{rolled}{by_kind}", False),
                 (
@@ -835,6 +891,21 @@ def _proving(state: FarmState | None) -> tuple[ProvingStat, ...]:
         for name, n in counts
         if n or name == "Success"
     )
+
+
+async def _refresh_weeks(
+    conn: aiosqlite.Connection, name: str, day_ranges: list[tuple[int, int]], rolled_day: int
+) -> None:
+    """Sum again the weeks the re-summed ``day_ranges`` touch, when all their days are settled."""
+    table, insert = _WEEK_SQL[name]
+    whole_weeks = rolled_day // 7
+    for first, end in day_ranges:
+        first_week, end_week = first // 7, min(-(-end // 7), whole_weeks)
+        if end_week > first_week:
+            await conn.execute(
+                f"DELETE FROM {table} WHERE week >= ? AND week < ?", (first_week, end_week)
+            )
+            await conn.execute(insert, (first_week, end_week))
 
 
 async def _set_state(conn: aiosqlite.Connection, key: str, value: int, now_us: int) -> None:

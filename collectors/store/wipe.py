@@ -17,8 +17,14 @@ import aiosqlite
 from collectors.models.views import Scope
 from collectors.store.database import Database
 
-# Daily totals derived from the rows: cleared whole by any wipe and rebuilt on the next read.
-ROLLUPS = ("reward_days", "chain_reward_days", "claim_days")
+# Daily and weekly totals derived from the rows: cleared whole by any wipe, rebuilt on next read.
+ROLLUPS = (
+    "reward_days",
+    "chain_reward_days",
+    "claim_days",
+    "reward_weeks",
+    "chain_reward_weeks",
+)
 KEEP = frozenset(
     {
         "outbox",
