@@ -464,20 +464,8 @@ class ViewStore:
             " AND (:farmer IS NULL OR COALESCE((SELECT f.farmer_id FROM farms f"
             " WHERE f.farm_id = {t}.farm_id), {owner}) = :farmer)"
         )
-        start, weeks_end, split, until = spans
-        params = {
-            "day": DAY_US,
-            "week": WEEK_US,
-            "start": start,
-            "split": split,
-            "until": until,
-            "bucket": bucket_us,
-            "first_week": start // WEEK_US,
-            "weeks_end": weeks_end // WEEK_US,
-            "first_day": weeks_end // DAY_US,
-            "split_day": split // DAY_US,
-            "farmer": farmer_id,
-        }
+        start, weeks_end, split, _ = spans
+        params = {**_span_params(spans, bucket_us), "farmer": farmer_id}
         hint = await self._hint("rewards", "rewards_ts_cover")
         weeks_where = " WHERE week >= :first_week AND week < :weeks_end" + owner.format(
             t="reward_weeks", owner="NULLIF(reward_weeks.farmer_id, -1)"
@@ -573,20 +561,8 @@ class ViewStore:
         address = None
         if wallet is not None:
             address = next((a for a, label in labels.items() if wallet in (label, a)), wallet)
-        start, weeks_end, split, until = spans
-        params = {
-            "day": DAY_US,
-            "week": WEEK_US,
-            "start": start,
-            "split": split,
-            "until": until,
-            "bucket": bucket_us,
-            "first_week": start // WEEK_US,
-            "weeks_end": weeks_end // WEEK_US,
-            "first_day": weeks_end // DAY_US,
-            "split_day": split // DAY_US,
-            "address": address,
-        }
+        start, weeks_end, split, _ = spans
+        params = {**_span_params(spans, bucket_us), "address": address}
         hint = await self._hint("chain_rewards", "chain_rewards_ts_cover")
         weeks = (
             " FROM chain_reward_weeks WHERE week >= :first_week AND week < :weeks_end"
@@ -929,3 +905,20 @@ def _error_text(kind: str, data: str | None) -> str:
         if isinstance(decoded, dict) and decoded.get("error"):
             return str(decoded["error"])[:300]
     return kind.replace("_", " ")
+
+
+def _span_params(spans: tuple[int, int, int, int], bucket_us: int) -> dict[str, int]:
+    """Query parameters of a report's spans: whole weeks, then settled days, then live rows."""
+    start, weeks_end, split, until = spans
+    return {
+        "day": DAY_US,
+        "week": WEEK_US,
+        "start": start,
+        "split": split,
+        "until": until,
+        "bucket": bucket_us,
+        "first_week": start // WEEK_US,
+        "weeks_end": weeks_end // WEEK_US,
+        "first_day": weeks_end // DAY_US,
+        "split_day": split // DAY_US,
+    }
