@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from aiohttp import web
 
 from collectors.chain import ss58
 from collectors.clock import FakeClock
@@ -28,6 +30,9 @@ BOB = ss58.encode(BOB_KEY)
 CAROL = ss58.encode(CAROL_KEY)
 STRANGER = ss58.encode(STRANGER_KEY)
 AI3 = 10**18
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @pytest.fixture
@@ -93,3 +98,19 @@ async def rig(db: Database, node: FakeRpcNode, clock: FakeClock) -> AsyncIterato
         yield r
     finally:
         await r.client.close()
+
+
+@asynccontextmanager
+async def serving(handler: Handler) -> AsyncIterator[str]:
+    """``handler`` at ``/`` of an HTTP server on 127.0.0.1; yields its ``ws://`` URL."""
+    app = web.Application()
+    app.router.add_get("/", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield f"ws://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()

@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 
 from collectors.sources.chain import ChainClient, ChainUnavailable, NotASubstrateNode, WrongChain
-from tests.collectors.wallets.conftest import AI3, ALICE, ALICE_KEY, BOB, BOB_KEY, CAROL
+from tests.collectors.wallets.conftest import AI3, ALICE, ALICE_KEY, BOB, BOB_KEY, CAROL, serving
 from tests.conftest import CHAIN, needs_chain
 from tests.fakes.rpc_node import (
     Balance,
@@ -41,17 +41,8 @@ async def http_server() -> AsyncIterator[str]:
     async def page(_: web.Request) -> web.Response:
         return web.Response(text="<html>router login</html>", content_type="text/html")
 
-    app = web.Application()
-    app.router.add_get("/", page)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"ws://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
+    async with serving(page) as url:
+        yield url
 
 
 async def test_connect_reports_the_chain(node: FakeRpcNode) -> None:

@@ -8,6 +8,7 @@ import pytest
 from aiohttp import WSMsgType, web
 
 from collectors.sources.chain import ChainClient, NotASubstrateNode
+from tests.collectors.wallets.conftest import serving
 
 
 @pytest.fixture
@@ -30,17 +31,8 @@ async def other_json_rpc() -> AsyncIterator[str]:
             )
         return ws
 
-    app = web.Application()
-    app.router.add_get("/", handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"ws://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
+    async with serving(handle) as url:
+        yield url
 
 
 async def test_json_rpc_that_is_not_substrate_is_named(other_json_rpc: str) -> None:
