@@ -156,14 +156,14 @@ async def main() -> None:
         )
         views = ViewStore(db)
         start = time.perf_counter()
-        await views.refresh_rollups(NOW_US)
+        await views.rewards.refresh_rollups(NOW_US)
         print(
             f"daily totals of settled days built once in {time.perf_counter() - start:.2f} s"
             " (then only new days, on each /rewards)"
         )
 
         async def farms_reply() -> None:
-            farms = await views.farm_summaries(NOW_US)
+            farms = await views.farms.summaries(NOW_US)
             messages = pack(farms_embeds(farms, NOW_US))
             assert sum(len(m) for m in messages) >= 1
 

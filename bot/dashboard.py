@@ -35,7 +35,7 @@ class Dashboard:
         self._clock = clock
 
     async def embeds(self) -> list[discord.Embed]:
-        return dashboard_embeds(await self._views.dashboard(self._clock.now_us()))
+        return dashboard_embeds(await self._views.dashboard.build(self._clock.now_us()))
 
     async def refresh(self, key: str, poster: Poster, *, create: bool = True) -> str | None:
         """Edit the stored message (or post one when there is none); returns its id."""

@@ -181,7 +181,7 @@ async def read_summary(database_path: Path, now_us: int) -> DemoSummary:
     db = Database(database_path)
     await db.initialize()
     try:
-        farms = await ViewStore(db).farm_summaries(now_us)
+        farms = await ViewStore(db).farms.summaries(now_us)
         alerts = await AlertStore(db).open_alerts()
     finally:
         await db.close()

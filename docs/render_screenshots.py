@@ -157,8 +157,8 @@ async def render_embeds(db_path: Path, clock: FakeClock) -> Pages:
     async with Database(db_path) as db:
         views = ViewStore(db)
         dashboard = await Dashboard(views, BotStateStore(db), clock).embeds()
-        farm_id = await views.resolve_farm(FARM_QUERY)
-        detail = await views.farm_detail(farm_id, clock.now_us()) if farm_id else None
+        farm_id = await views.farms.resolve(FARM_QUERY)
+        detail = await views.farms.detail(farm_id, clock.now_us()) if farm_id else None
         if farm_id is None or detail is None:
             raise RuntimeError(f"no single farm matches {FARM_QUERY!r} in the sample data")
         farm = farm_embeds(detail)

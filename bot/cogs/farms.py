@@ -24,14 +24,14 @@ class FarmsCog(commands.Cog):
 
     @app_commands.command(name="farms", description="Every farm of every farmer")
     async def farms(self, interaction: discord.Interaction) -> None:
-        summaries = await self.ctx.views.farm_summaries(self._now())
+        summaries = await self.ctx.views.farms.summaries(self._now())
         await reply(interaction, farms_embeds(summaries, self._now()))
 
     @app_commands.command(name="farm", description="One farm: size, sectors, proving, rewards")
     @app_commands.describe(farm="farm id, directory or farmer")
     async def farm(self, interaction: discord.Interaction, farm: str) -> None:
-        farm_id = await self.ctx.views.resolve_farm(farm)
-        detail = await self.ctx.views.farm_detail(farm_id, self._now()) if farm_id else None
+        farm_id = await self.ctx.views.farms.resolve(farm)
+        detail = await self.ctx.views.farms.detail(farm_id, self._now()) if farm_id else None
         if detail is None:
             await say(interaction, f"No farm matches {farm!r}. Try /farms for the list.")
             return
@@ -41,7 +41,7 @@ class FarmsCog(commands.Cog):
     async def farm_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        choices = await self.ctx.views.search_farms(current)
+        choices = await self.ctx.views.farms.search(current)
         return [
             app_commands.Choice(
                 name=clip(

@@ -22,9 +22,9 @@ class NodesCog(commands.Cog):
     @app_commands.command(name="node", description="A node's sync state and peers")
     @app_commands.describe(name="node name (all nodes when empty)")
     async def node(self, interaction: discord.Interaction, name: str | None = None) -> None:
-        nodes = [n for n in await self.ctx.views.nodes() if name is None or n.name == name]
+        nodes = [n for n in await self.ctx.views.nodes.all() if name is None or n.name == name]
         if not nodes:
-            known = ", ".join(n.name for n in await self.ctx.views.nodes()) or "none configured"
+            known = ", ".join(n.name for n in await self.ctx.views.nodes.all()) or "none configured"
             await say(interaction, f"No node {name or ''} with metrics. Known nodes: {known}.")
             return
         await reply(interaction, [node_embed(n) for n in nodes])
@@ -33,14 +33,14 @@ class NodesCog(commands.Cog):
     async def node_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        names = [n.name for n in await self.ctx.views.nodes()]
+        names = [n.name for n in await self.ctx.views.nodes.all()]
         return [app_commands.Choice(name=n, value=n) for n in names if current in n][:25]
 
     @app_commands.command(name="farmer", description="A farmer: its farms, cache and plotting")
     @app_commands.describe(name="farmer name (the configured one when empty)")
     async def farmer(self, interaction: discord.Interaction, name: str | None = None) -> None:
         now = self.ctx.services.clock.now_us()
-        farmers = await self.ctx.views.farmers(now, name)
+        farmers = await self.ctx.views.farmers.all(now, name)
         if not farmers:
             await say(interaction, f"No farmer named {name!r}.")
             return

@@ -30,7 +30,7 @@ async def build_rewards_reply(
     wallet: str | None = None,
 ) -> tuple[RewardsReport, list[discord.Embed], bytes]:
     """Queries, embeds and chart (rendered off the event loop)."""
-    report = await views.rewards_report(now_us, period_us(period), farmer=farmer, wallet=wallet)
+    report = await views.rewards.report(now_us, period_us(period), farmer=farmer, wallet=wallet)
     subject = f" of {farmer}" if farmer else f" to {wallet}" if wallet else ""
     embeds = rewards_embeds(report, f"Rewards{subject}, last {period}", CHART_FILENAME)
     png = await asyncio.to_thread(rewards_chart, report)
@@ -77,7 +77,7 @@ class RewardsCog(commands.Cog):
     async def wallet_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        labels = await self.ctx.views.wallet_labels()
+        labels = await self.ctx.views.wallets.labels()
         return [
             app_commands.Choice(name=n, value=n) for n in labels if current.lower() in n.lower()
         ][:25]

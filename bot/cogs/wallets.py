@@ -23,9 +23,9 @@ class WalletsCog(commands.Cog):
     @app_commands.describe(label="wallet label from the settings")
     async def wallet(self, interaction: discord.Interaction, label: str) -> None:
         now = self.ctx.services.clock.now_us()
-        wallets = await self.ctx.views.wallets(now, label)
+        wallets = await self.ctx.views.wallets.all(now, label)
         if not wallets:
-            known = ", ".join(await self.ctx.views.wallet_labels()) or "none configured"
+            known = ", ".join(await self.ctx.views.wallets.labels()) or "none configured"
             await say(interaction, f"No wallet labelled {label!r}. Known wallets: {known}.")
             return
         explorer = self.ctx.services.settings.discord.explorer_url
@@ -35,7 +35,7 @@ class WalletsCog(commands.Cog):
     async def label_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        labels = await self.ctx.views.wallet_labels()
+        labels = await self.ctx.views.wallets.labels()
         return [
             app_commands.Choice(name=n, value=n) for n in labels if current.lower() in n.lower()
         ][:25]

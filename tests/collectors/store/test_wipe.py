@@ -34,7 +34,7 @@ async def seeded(db: Database, clock: FakeClock) -> Database:
 
 async def test_wipe_a_farm(seeded: Database, clock: FakeClock) -> None:
     db = seeded
-    before = await ViewStore(db).rewards_report(clock.now_us(), period_us("30d"))
+    before = await ViewStore(db).rewards.report(clock.now_us(), period_us("30d"))
     assert await count(db, "SELECT COUNT(*) FROM reward_days") > 0
     result = await WipeStore(db).wipe(Scope.FARM, farm_id(1))
     assert {"farms", "rewards", "events"} <= set(result.tables)
@@ -45,7 +45,7 @@ async def test_wipe_a_farm(seeded: Database, clock: FakeClock) -> None:
     assert await count(db, "SELECT COUNT(*) FROM chain_rewards WHERE farm_id IS NULL") == 24
     # Daily totals are rebuilt without the farm.
     assert await count(db, "SELECT COUNT(*) FROM reward_days") == 0
-    after = await ViewStore(db).rewards_report(clock.now_us(), period_us("30d"))
+    after = await ViewStore(db).rewards.report(clock.now_us(), period_us("30d"))
     assert farm_id(1) not in {f.farm_id for f in after.farms}
     assert after.total_rewards < before.total_rewards
     with pytest.raises(ValueError, match="no farm"):

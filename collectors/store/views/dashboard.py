@@ -1,0 +1,52 @@
+"""The dashboard: every area's summary and the problems worth a look, in one read."""
+
+from __future__ import annotations
+
+from collectors.models.views import DashboardView, Problem
+from collectors.store.views.farmers import FarmerReads
+from collectors.store.views.farms import FarmReads
+from collectors.store.views.nodes import NodeReads
+from collectors.store.views.wallets import WalletReads
+
+
+class DashboardReads:
+    def __init__(
+        self, farms: FarmReads, farmers: FarmerReads, nodes: NodeReads, wallets: WalletReads
+    ) -> None:
+        self._farms = farms
+        self._farmers = farmers
+        self._nodes = nodes
+        self._wallets = wallets
+
+    async def build(self, now_us: int) -> DashboardView:
+        farms = await self._farms.summaries(now_us)
+        farmers = await self._farmers.all(now_us, farms=farms)
+        nodes = await self._nodes.all()
+        wallets = await self._wallets.all(now_us)
+        problems = [
+            Problem(f"farm {_short(f.farm_id)}", text, None) for f in farms for text in f.problems
+        ]
+        problems.extend(
+            Problem(f"node {n.name}", n.last_error or "down", n.observed_us)
+            for n in nodes
+            if n.up is False
+        )
+        problems.extend(
+            Problem(f"farmer {f.name}", "metrics endpoint down", f.observed_us)
+            for f in farmers
+            if f.up is False
+        )
+        return DashboardView(
+            generated_us=now_us,
+            nodes=tuple(nodes),
+            farmers=tuple(farmers),
+            farms=tuple(farms),
+            wallets=tuple(wallets),
+            problems=tuple(problems),
+            rewards_24h=sum(f.rewards_24h for f in farms),
+            misses_24h=sum(f.misses_24h for f in farms),
+        )
+
+
+def _short(farm_id: str) -> str:
+    return farm_id if len(farm_id) <= 10 else f"…{farm_id[-6:]}"

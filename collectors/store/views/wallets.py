@@ -1,0 +1,65 @@
+"""Watched wallets: balance, recent transfers and chain rewards."""
+
+from __future__ import annotations
+
+from collectors.models.views import TransferEntry, WalletView
+from collectors.store.views._base import DAY_US, ReadBase
+from collectors.store.wallets import WalletStore
+
+
+class WalletReads(ReadBase):
+    async def all(self, now_us: int, label: str | None = None) -> list[WalletView]:
+        if "wallets" not in await self.tables():
+            return []
+        store = WalletStore(self._db)
+        watched = [
+            w for w in await store.wallets() if label is None or label in (w.label, w.address)
+        ]
+        balances = await store.latest_balances()
+        views = []
+        for w in watched:
+            balance = balances.get(w.address)
+            transfers = await store.transfers(w.address, limit=10)
+            rewards = await store.chain_rewards(now_us - 7 * DAY_US, now_us + 1, address=w.address)
+            day = [r for r in rewards if (r.reward.timestamp_us or 0) >= now_us - DAY_US]
+            views.append(
+                WalletView(
+                    label=w.label,
+                    address=w.address,
+                    balance=balance.free + balance.reserved if balance else None,
+                    balance_us=balance.ts_us if balance else None,
+                    transfers=tuple(
+                        TransferEntry(
+                            ts_us=t.timestamp_us,
+                            block=t.block_number,
+                            direction=t.direction.value,
+                            counterparty=t.counterparty,
+                            amount=t.amount,
+                            extrinsic=(
+                                f"{t.block_number}-{t.extrinsic_index}"
+                                if t.extrinsic_index is not None
+                                else None
+                            ),
+                        )
+                        for t in transfers
+                    ),
+                    rewards=tuple(
+                        TransferEntry(
+                            ts_us=r.reward.timestamp_us,
+                            block=r.reward.block_number,
+                            direction="in",
+                            counterparty=None,
+                            amount=r.reward.amount,
+                            extrinsic=None,
+                        )
+                        for r in reversed(rewards[-10:])
+                    ),
+                    rewards_24h_amount=sum(r.reward.amount for r in day),
+                )
+            )
+        return views
+
+    async def labels(self) -> list[str]:
+        if "wallets" not in await self.tables():
+            return []
+        return [w.label for w in await WalletStore(self._db).wallets()]
