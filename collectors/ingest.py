@@ -13,7 +13,7 @@ import asyncio
 import json
 import re
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from collectors.clock import Clock
 from collectors.models.events import (
     Claimed,
+    Event,
     EventKind,
     EventRecord,
     FarmAllocated,
@@ -41,6 +42,7 @@ from collectors.models.events import (
     NodeReorg,
     NodeState,
     NodeVersion,
+    ParsedLine,
     PieceCacheSync,
     PieceCacheSynced,
     PlotFailed,
@@ -126,31 +128,20 @@ def plan_batch(
 ) -> _Plan:
     """Pure: what a batch of lines changes, given the source's state before it.
 
-    ``position`` is the resume token after the batch's last line.
+    ``position`` is the resume token after the batch's last line. Each recognised event is
+    folded by its handler in :data:`_FOLDS`; an event type without one becomes an event row.
     """
-    run_start = cursor.run_start_us
-    header = cursor.header_index
+    fold = _Fold(cursor)
     last_ts = cursor.last_ts_us
-    index_map = dict(cursor.index_map)
-    cache_percent, cache_ts = cursor.cache_percent, cursor.cache_ts_us
-
-    events: list[EventRecord] = []
-    rewards: list[RewardRecord] = []
-    farms: dict[str, dict[str, Any]] = {}
-    mappings: dict[tuple[int, int], FarmMapping] = {}
-    plots: dict[str, PlotState] = {}
-    # Progress lines are most of a plotting farmer's log: keep only each farm's last one.
-    progress: dict[str, tuple[PlotKind, float | str | None, int | str | None, int]] = {}
-    node: dict[str, Any] = {}
-    unmatched: dict[str, int] = {}
-    samples: dict[str, str] = {}
+    index_map = fold.index_map
+    progress = fold.progress
+    plots = fold.plots
+    rewards = fold.rewards
+    unmatched = fold.unmatched
     by_kind: dict[EventKind, int] = {}
     matched = unresolved = 0
-
-    def farm_update(farm_id: str, ts: int, values: dict[str, Any]) -> None:
-        record = farms.setdefault(farm_id, {"farm_id": farm_id, "first_seen_us": ts})
-        record.update(values)
-        record["seen_us"] = ts
+    folds = _FOLDS
+    fold_row = _fold_row
 
     match_hot = match_hot_line_re
     for line in lines:
@@ -200,7 +191,7 @@ def plan_batch(
                 unmatched[day] += 1
             else:
                 unmatched[day] = 1
-                samples[day] = text[:_SAMPLE_CHARS]
+                fold.samples[day] = text[:_SAMPLE_CHARS]
             continue
         matched += 1
         event = parsed.event
@@ -212,197 +203,377 @@ def plan_batch(
             ts = line.received_us or ts or last_ts or now_us
         else:
             last_ts = ts
+        folds.get(type(event), fold_row)(fold, event, parsed, ts, text)
+
+    batch = fold.batch(cursor, lines, position, last_ts)
+    return _Plan(batch, by_kind, matched, len(lines) - matched, unresolved + fold.unresolved)
+
+
+class _Fold:
+    """The state a batch is folded into: the source's parser state and the rows to write."""
+
+    __slots__ = (
+        "cache_percent",
+        "cache_ts",
+        "events",
+        "farms",
+        "header",
+        "index_map",
+        "mappings",
+        "node",
+        "plots",
+        "progress",
+        "rewards",
+        "run_start",
+        "samples",
+        "unmatched",
+        "unresolved",
+    )
+
+    def __init__(self, cursor: SourceCursor) -> None:
+        self.run_start = cursor.run_start_us
+        self.header = cursor.header_index
+        self.index_map = dict(cursor.index_map)
+        self.cache_percent = cursor.cache_percent
+        self.cache_ts = cursor.cache_ts_us
+        self.events: list[EventRecord] = []
+        self.rewards: list[RewardRecord] = []
+        self.farms: dict[str, dict[str, Any]] = {}
+        self.mappings: dict[tuple[int, int], FarmMapping] = {}
+        self.plots: dict[str, PlotState] = {}
+        # Progress lines are most of a plotting farmer's log: keep only each farm's last one.
+        self.progress: dict[str, tuple[PlotKind, float | str | None, int | str | None, int]] = {}
+        self.node: dict[str, Any] = {}
+        self.unmatched: dict[str, int] = {}
+        self.samples: dict[str, str] = {}
+        self.unresolved = 0  # farm lines whose index no farm block had named yet
+
+    def farm_of(self, index: int | None) -> str | None:
+        return self.index_map.get(index) if index is not None else None
+
+    def farm_update(self, farm_id: str, ts: int, values: dict[str, Any]) -> None:
+        record = self.farms.setdefault(farm_id, {"farm_id": farm_id, "first_seen_us": ts})
+        record.update(values)
+        record["seen_us"] = ts
+
+    def header_farm_update(self, ts: int, values: dict[str, Any]) -> None:
+        """A line of a ``Farm N:`` block: it describes the farm the block's ID line named."""
+        farm_id = self.farm_of(self.header)
+        if farm_id is not None:
+            self.farm_update(farm_id, ts, values)
+
+    def reward(
+        self,
+        parsed: ParsedLine,
+        ts: int,
+        text: str,
+        outcome: RewardOutcome,
+        *,
+        reward_hash: str | None = None,
+        slot: int | None = None,
+        sector_index: int | None = None,
+        detail: str | None = None,
+    ) -> None:
         index = parsed.farm_index
-
-        if isinstance(event, PlotProgress):
-            farm_id = index_map.get(index) if index is not None else None
-            if farm_id is None:
-                unresolved += 1
-            else:
-                progress[farm_id] = (event.plot_kind, event.percent, parsed.sector_index, ts)
-                plots.pop(farm_id, None)
-            continue
-        if isinstance(event, RewardSigned | SolutionFailed | ProvingSkipped | SignatureFailed):
-            farm_id = index_map.get(index) if index is not None else None
-            if farm_id is None:
-                unresolved += 1
-            rewards.append(
-                _reward(
-                    event,
-                    ts,
-                    line_hash=_line_hash(text),
-                    farm_id=farm_id,
-                    index=index,
-                    sector=parsed.sector_index,
-                )
+        farm_id = self.farm_of(index)
+        if farm_id is None:
+            self.unresolved += 1
+        self.rewards.append(
+            RewardRecord(
+                ts,
+                outcome,
+                _line_hash(text),
+                farm_id,
+                index,
+                reward_hash=reward_hash,
+                slot=slot,
+                sector_index=sector_index,
+                detail=detail,
             )
-            continue
-        if isinstance(event, NodeInformant):
-            node.update(
-                ts_us=ts,
-                state=event.state,
-                peers=event.peers,
-                best=event.best,
-                finalized=event.finalized,
-                target=event.target,
-                bps=event.bps,
+        )
+
+    def row(self, event: Event, parsed: ParsedLine, ts: int, text: str, data: str | None) -> None:
+        index = parsed.farm_index
+        self.events.append(
+            EventRecord(ts, event.kind, _line_hash(text), self.farm_of(index), index, data)
+        )
+
+    def batch(
+        self, cursor: SourceCursor, lines: Sequence[Line], position: str | None, last_ts: int | None
+    ) -> LogBatch:
+        plots = self.plots
+        for farm_id, (last_kind, last_percent, last_sector, last_us) in self.progress.items():
+            plots[farm_id] = PlotState(
+                farm_id,
+                last_kind,
+                float(last_percent or 0),
+                int(last_sector) if last_sector is not None else None,
+                last_us,
             )
-            continue
-        if isinstance(event, NodeImported):
-            node.update(
-                imported_number=event.number, imported_hash=event.block_hash, imported_us=ts
-            )
-            continue
-        if isinstance(event, PieceCacheSync):
-            cache_percent, cache_ts = event.percent, ts
-            continue
-        if isinstance(event, FarmerStarted):
-            run_start = ts
-            index_map.clear()
-            header = None
-        elif isinstance(event, FarmHeader):
-            header = event.farm_index
-            if run_start is None:
-                run_start = ts  # a block without a start line before it opens a run
-            continue
-        elif isinstance(event, FarmIdLine):
-            if header is not None and run_start is not None:
-                index_map[header] = event.farm_id
-                mappings[(run_start, header)] = FarmMapping(run_start, header, event.farm_id, ts)
-                farm_update(event.farm_id, ts, {"farm_index": header})
-            continue
-        elif isinstance(event, FarmGenesis | FarmPublicKey | FarmAllocated | FarmDirectory):
-            farm_id = index_map.get(header) if header is not None else None
-            if farm_id is not None:
-                farm_update(farm_id, ts, _farm_fields(event))
-            continue
-        elif isinstance(event, PlottingComplete):
-            farm_id = index_map.get(index) if index is not None else None
-            if farm_id is not None:
-                plots[farm_id] = PlotState(farm_id, event.plot_kind, 100.0, None, ts, ts)
-                progress.pop(farm_id, None)
-        elif isinstance(event, PieceCacheSynced):
-            cache_percent, cache_ts = 100.0, ts
-        elif isinstance(event, NodeVersion):
-            node.update(version=event.version, version_us=ts)
-
-        # Everything else is a tracked event row.
-        farm_id = index_map.get(index) if index is not None else None
-        events.append(EventRecord(ts, kind, _line_hash(text), farm_id, index, _event_data(event)))
-
-    for farm_id, (last_kind, last_percent, last_sector, last_us) in progress.items():
-        plots[farm_id] = PlotState(
-            farm_id,
-            last_kind,
-            float(last_percent or 0),
-            int(last_sector) if last_sector is not None else None,
-            last_us,
+        cursor_after = SourceCursor(
+            position=position if lines else cursor.position,
+            run_start_us=self.run_start,
+            header_index=self.header,
+            last_ts_us=last_ts,
+            index_map=tuple(sorted(self.index_map.items())),
+            cache_percent=self.cache_percent,
+            cache_ts_us=self.cache_ts,
         )
-    cursor_after = SourceCursor(
-        position=position if lines else cursor.position,
-        run_start_us=run_start,
-        header_index=header,
-        last_ts_us=last_ts,
-        index_map=tuple(sorted(index_map.items())),
-        cache_percent=cache_percent,
-        cache_ts_us=cache_ts,
-    )
-    batch = LogBatch(
-        cursor=cursor_after,
-        lines=len(lines),
-        events=tuple(events),
-        rewards=tuple(rewards),
-        farms=tuple(FarmRecord(**values) for values in farms.values()),
-        mappings=tuple(mappings.values()),
-        plots=tuple(plots.values()),
-        node=NodeState(**node) if node else None,
-        unmatched=tuple(UnmatchedCount(day, n, samples[day]) for day, n in unmatched.items()),
-    )
-    return _Plan(batch, by_kind, matched, len(lines) - matched, unresolved)
+        samples = self.samples
+        return LogBatch(
+            cursor=cursor_after,
+            lines=len(lines),
+            events=tuple(self.events),
+            rewards=tuple(self.rewards),
+            farms=tuple(FarmRecord(**values) for values in self.farms.values()),
+            mappings=tuple(self.mappings.values()),
+            plots=tuple(plots.values()),
+            node=NodeState(**self.node) if self.node else None,
+            unmatched=tuple(
+                UnmatchedCount(day, n, samples[day]) for day, n in self.unmatched.items()
+            ),
+        )
 
 
-def _reward(
-    event: RewardSigned | SolutionFailed | ProvingSkipped | SignatureFailed,
-    ts: int,
-    *,
-    line_hash: int,
-    farm_id: str | None,
-    index: int | None,
-    sector: int | None,
-) -> RewardRecord:
-    if isinstance(event, RewardSigned):
-        return RewardRecord(
-            ts, RewardOutcome.SIGNED, line_hash, farm_id, index, reward_hash=event.reward_hash
-        )
-    if isinstance(event, SignatureFailed):
-        return RewardRecord(
-            ts,
-            RewardOutcome.SIGNATURE_FAILED,
-            line_hash,
-            farm_id,
-            index,
-            reward_hash=event.reward_hash,
-            detail=event.error,
-        )
-    if isinstance(event, SolutionFailed):
-        return RewardRecord(
-            ts,
-            RewardOutcome.SOLUTION_FAILED,
-            line_hash,
-            farm_id,
-            index,
-            slot=event.slot,
-            sector_index=sector,
-            detail=event.error,
-        )
-    return RewardRecord(
+# --- fold handlers: (state, event, parsed line, its time, its text) -> None -------------------
+
+
+def _fold_row(fold: _Fold, event: Event, parsed: ParsedLine, ts: int, text: str) -> None:
+    """An event tracked only as a row (its fields, if any, from :data:`_ROW_DATA`)."""
+    data = _ROW_DATA.get(type(event))
+    fold.row(event, parsed, ts, text, data(event) if data is not None else None)
+
+
+def _fold_progress(
+    fold: _Fold, event: PlotProgress, parsed: ParsedLine, ts: int, text: str
+) -> None:
+    farm_id = fold.farm_of(parsed.farm_index)
+    if farm_id is None:
+        fold.unresolved += 1
+    else:
+        fold.progress[farm_id] = (event.plot_kind, event.percent, parsed.sector_index, ts)
+        fold.plots.pop(farm_id, None)
+
+
+def _fold_signed(fold: _Fold, event: RewardSigned, parsed: ParsedLine, ts: int, text: str) -> None:
+    fold.reward(parsed, ts, text, RewardOutcome.SIGNED, reward_hash=event.reward_hash)
+
+
+def _fold_signature_failed(
+    fold: _Fold, event: SignatureFailed, parsed: ParsedLine, ts: int, text: str
+) -> None:
+    fold.reward(
+        parsed,
         ts,
-        RewardOutcome.PROVING_SKIPPED,
-        line_hash,
-        farm_id,
-        index,
-        slot=event.slot,
-        sector_index=sector,
+        text,
+        RewardOutcome.SIGNATURE_FAILED,
+        reward_hash=event.reward_hash,
+        detail=event.error,
     )
 
 
-def _farm_fields(
-    event: FarmGenesis | FarmPublicKey | FarmAllocated | FarmDirectory,
-) -> dict[str, Any]:
-    if isinstance(event, FarmGenesis):
-        return {"genesis_hash": event.genesis_hash}
-    if isinstance(event, FarmPublicKey):
-        return {"public_key": event.public_key}
-    if isinstance(event, FarmAllocated):
-        return {"allocated_text": event.text, "allocated_bytes": event.bytes}
-    return {"directory": event.path}
+def _fold_solution_failed(
+    fold: _Fold, event: SolutionFailed, parsed: ParsedLine, ts: int, text: str
+) -> None:
+    fold.reward(
+        parsed,
+        ts,
+        text,
+        RewardOutcome.SOLUTION_FAILED,
+        slot=event.slot,
+        sector_index=parsed.sector_index,
+        detail=event.error,
+    )
 
 
-def _event_data(event: object) -> str | None:
-    if isinstance(event, FarmDown):
-        return json.dumps({"error": event.error, "farm_index": event.farm_index})
-    if isinstance(event, FarmingError):
-        return json.dumps({"error": event.error})
-    if isinstance(event, PlotFailed):
-        return json.dumps({"error": event.error, "retry_in": event.retry_in})
-    if isinstance(event, Claimed | SolutionIgnored):
-        return json.dumps({"slot": event.slot})
-    if isinstance(event, FarmerStarted):
-        return json.dumps({"node_rpc_url": event.node_rpc_url})
-    if isinstance(event, FarmerShutdown):
-        return json.dumps({"signal": event.signal})
-    if isinstance(event, NodeVersion):
-        return json.dumps({"version": event.version})
-    if isinstance(event, NodeReorg):
-        return json.dumps(
-            {
-                "from": [event.from_number, event.from_hash],
-                "to": [event.to_number, event.to_hash],
-                "common": [event.common_number, event.common_hash],
-            },
-            ensure_ascii=False,
-        )
-    return None
+def _fold_proving_skipped(
+    fold: _Fold, event: ProvingSkipped, parsed: ParsedLine, ts: int, text: str
+) -> None:
+    fold.reward(
+        parsed,
+        ts,
+        text,
+        RewardOutcome.PROVING_SKIPPED,
+        slot=event.slot,
+        sector_index=parsed.sector_index,
+    )
+
+
+def _fold_informant(
+    fold: _Fold, event: NodeInformant, parsed: ParsedLine, ts: int, text: str
+) -> None:
+    fold.node.update(
+        ts_us=ts,
+        state=event.state,
+        peers=event.peers,
+        best=event.best,
+        finalized=event.finalized,
+        target=event.target,
+        bps=event.bps,
+    )
+
+
+def _fold_imported(
+    fold: _Fold, event: NodeImported, parsed: ParsedLine, ts: int, text: str
+) -> None:
+    fold.node.update(imported_number=event.number, imported_hash=event.block_hash, imported_us=ts)
+
+
+def _fold_cache_sync(
+    fold: _Fold, event: PieceCacheSync, parsed: ParsedLine, ts: int, text: str
+) -> None:
+    fold.cache_percent, fold.cache_ts = event.percent, ts
+
+
+def _fold_cache_synced(
+    fold: _Fold, event: PieceCacheSynced, parsed: ParsedLine, ts: int, text: str
+) -> None:
+    fold.cache_percent, fold.cache_ts = 100.0, ts
+    _fold_row(fold, event, parsed, ts, text)
+
+
+def _fold_farmer_start(
+    fold: _Fold, event: FarmerStarted, parsed: ParsedLine, ts: int, text: str
+) -> None:
+    # A new run: farm indices are reassigned by the farm blocks that follow.
+    fold.run_start = ts
+    fold.index_map.clear()
+    fold.header = None
+    _fold_row(fold, event, parsed, ts, text)
+
+
+def _fold_farm_header(
+    fold: _Fold, event: FarmHeader, parsed: ParsedLine, ts: int, text: str
+) -> None:
+    fold.header = event.farm_index
+    if fold.run_start is None:
+        fold.run_start = ts  # a block without a start line before it opens a run
+
+
+def _fold_farm_id(fold: _Fold, event: FarmIdLine, parsed: ParsedLine, ts: int, text: str) -> None:
+    header, run_start = fold.header, fold.run_start
+    if header is not None and run_start is not None:
+        fold.index_map[header] = event.farm_id
+        fold.mappings[(run_start, header)] = FarmMapping(run_start, header, event.farm_id, ts)
+        fold.farm_update(event.farm_id, ts, {"farm_index": header})
+
+
+def _fold_genesis(fold: _Fold, event: FarmGenesis, parsed: ParsedLine, ts: int, text: str) -> None:
+    fold.header_farm_update(ts, {"genesis_hash": event.genesis_hash})
+
+
+def _fold_public_key(
+    fold: _Fold, event: FarmPublicKey, parsed: ParsedLine, ts: int, text: str
+) -> None:
+    fold.header_farm_update(ts, {"public_key": event.public_key})
+
+
+def _fold_allocated(
+    fold: _Fold, event: FarmAllocated, parsed: ParsedLine, ts: int, text: str
+) -> None:
+    fold.header_farm_update(ts, {"allocated_text": event.text, "allocated_bytes": event.bytes})
+
+
+def _fold_directory(
+    fold: _Fold, event: FarmDirectory, parsed: ParsedLine, ts: int, text: str
+) -> None:
+    fold.header_farm_update(ts, {"directory": event.path})
+
+
+def _fold_plotting_complete(
+    fold: _Fold, event: PlottingComplete, parsed: ParsedLine, ts: int, text: str
+) -> None:
+    farm_id = fold.farm_of(parsed.farm_index)
+    if farm_id is not None:
+        fold.plots[farm_id] = PlotState(farm_id, event.plot_kind, 100.0, None, ts, ts)
+        fold.progress.pop(farm_id, None)
+    _fold_row(fold, event, parsed, ts, text)
+
+
+def _fold_node_version(
+    fold: _Fold, event: NodeVersion, parsed: ParsedLine, ts: int, text: str
+) -> None:
+    fold.node.update(version=event.version, version_us=ts)
+    _fold_row(fold, event, parsed, ts, text)
+
+
+# --- what a row's data column holds, per event type (JSON; types not here store none) ------
+
+
+def _farm_down_data(event: FarmDown) -> str:
+    return json.dumps({"error": event.error, "farm_index": event.farm_index})
+
+
+def _error_data(event: FarmingError) -> str:
+    return json.dumps({"error": event.error})
+
+
+def _plot_failed_data(event: PlotFailed) -> str:
+    return json.dumps({"error": event.error, "retry_in": event.retry_in})
+
+
+def _slot_data(event: Claimed | SolutionIgnored) -> str:
+    return json.dumps({"slot": event.slot})
+
+
+def _farmer_start_data(event: FarmerStarted) -> str:
+    return json.dumps({"node_rpc_url": event.node_rpc_url})
+
+
+def _shutdown_data(event: FarmerShutdown) -> str:
+    return json.dumps({"signal": event.signal})
+
+
+def _version_data(event: NodeVersion) -> str:
+    return json.dumps({"version": event.version})
+
+
+def _reorg_data(event: NodeReorg) -> str:
+    return json.dumps(
+        {
+            "from": [event.from_number, event.from_hash],
+            "to": [event.to_number, event.to_hash],
+            "common": [event.common_number, event.common_hash],
+        },
+        ensure_ascii=False,
+    )
+
+
+_Folder = Callable[[_Fold, Any, ParsedLine, int, str], None]
+
+#: Event type -> the handler that folds it into the batch. A new message is one entry here
+#: (and one handler), or, when it only needs an event row, one in ``_ROW_DATA`` or none at all.
+_FOLDS: dict[type, _Folder] = {
+    PlotProgress: _fold_progress,
+    RewardSigned: _fold_signed,
+    SignatureFailed: _fold_signature_failed,
+    SolutionFailed: _fold_solution_failed,
+    ProvingSkipped: _fold_proving_skipped,
+    NodeInformant: _fold_informant,
+    NodeImported: _fold_imported,
+    PieceCacheSync: _fold_cache_sync,
+    PieceCacheSynced: _fold_cache_synced,
+    FarmerStarted: _fold_farmer_start,
+    FarmHeader: _fold_farm_header,
+    FarmIdLine: _fold_farm_id,
+    FarmGenesis: _fold_genesis,
+    FarmPublicKey: _fold_public_key,
+    FarmAllocated: _fold_allocated,
+    FarmDirectory: _fold_directory,
+    PlottingComplete: _fold_plotting_complete,
+    NodeVersion: _fold_node_version,
+}
+_ROW_DATA: dict[type, Callable[[Any], str]] = {
+    FarmDown: _farm_down_data,
+    FarmingError: _error_data,
+    PlotFailed: _plot_failed_data,
+    Claimed: _slot_data,
+    SolutionIgnored: _slot_data,
+    FarmerStarted: _farmer_start_data,
+    FarmerShutdown: _shutdown_data,
+    NodeVersion: _version_data,
+    NodeReorg: _reorg_data,
+}
 
 
 class StaleBatchError(RuntimeError):
