@@ -26,7 +26,7 @@ from collectors.chain.ss58 import AUTONOMYS_PREFIX
 from collectors.metrics_collector import public_url
 from collectors.models.logs import Role
 from collectors.models.metrics import FailureKind
-from collectors.parsing.decode import LineDecoder, detect_framing
+from collectors.parsing.decode import LineDecoder, UnknownFormat, detect_framing
 from collectors.parsing.logs import parse_line
 from collectors.parsing.metrics import MetricsParseError, parse_farmer_metrics, parse_node_metrics
 from collectors.settings import (
@@ -209,7 +209,12 @@ async def check_log_file(index: int, entry: LogFile) -> Check:
         )
     if not head:
         return ok(name, f"exists and is readable; empty so far (configured as {entry.role} log)")
-    framing = detect_framing(head)
+    try:
+        framing = detect_framing(head)
+    except UnknownFormat as exc:
+        return problem(
+            name, f"this is not a text log: {exc}", f"point {setting} at the plain log file"
+        )
     texts = [line.text for line in LineDecoder(framing).feed(head)]
     if has_docker_timestamps(texts):
         texts = [line.text for line in LineDecoder(framing, docker_timestamps=True).feed(head)]

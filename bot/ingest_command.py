@@ -25,7 +25,14 @@ from collectors.clock import Clock, SystemClock
 from collectors.ingest import IngestStats, LogIngestor
 from collectors.models.events import EventKind, FarmSummary
 from collectors.models.logs import Role, SourceRef
-from collectors.parsing.decode import DecodedLine, Framing, LineDecoder, detect_framing
+from collectors.parsing.decode import (
+    DETECT_BYTES,
+    DecodedLine,
+    Framing,
+    LineDecoder,
+    UnknownFormat,
+    detect_framing,
+)
 from collectors.parsing.logs import parse_line
 from collectors.settings import SettingsError, load_settings
 from collectors.sources.file_logs import FINGERPRINT_BYTES, FileIdentity, FilePosition
@@ -185,7 +192,11 @@ async def _read_and_ingest(
     st = os.fstat(fd)
     head = os.pread(fd, FINGERPRINT_BYTES, 0)
     identity = FileIdentity.of(st.st_dev, st.st_ino, head)
-    framing = detect_framing(head)
+    try:
+        framing = detect_framing(os.pread(fd, DETECT_BYTES, 0))
+    except UnknownFormat as exc:
+        result.error = f"not read: {exc}"
+        return
     result.framing = framing
     prefix = FilePosition(identity, 0).encode().removesuffix("0")  # "<identity>:" + offset
     key = file_source_key(path)

@@ -16,10 +16,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 __all__ = [
+    "DETECT_BYTES",
     "DecodedLine",
     "Framing",
     "LineDecoder",
+    "UnknownFormat",
     "detect_framing",
+    "is_gzip",
     "parse_rfc3339_us",
 ]
 
@@ -38,12 +41,30 @@ class DecodedLine:
 
 
 _FRAME_HEADER_LEN = 8
-_FRAME_STREAMS = (0, 1, 2)
+# Log streams carry stdout (1) and stderr (2) only; 0 (stdin) would make a run of NUL bytes a chain
+# of empty frames.
+_FRAME_STREAMS = (1, 2)
+_MAX_FRAME = 16 << 20
 _BOM = b"\xef\xbb\xbf"
 # The parts of a json-file entry that holds one whole line.
 _JSON_HEAD = b'{"log":"'
 _JSON_LOG_END = b'\\n","stream":"'
 _JSON_TIME = b'","time":"'
+# How much of a file the format is decided on.
+DETECT_BYTES = 64 * 1024
+_GZIP_MAGIC = b"\x1f\x8b"
+_BINARY_MAGIC = {
+    b"\x28\xb5\x2f\xfd": "zstd-compressed",
+    b"\xfd7zXZ\x00": "xz-compressed",
+    b"BZh": "bzip2-compressed",
+    b"PK\x03\x04": "a zip archive",
+}
+# Bytes that never appear in a text log (ESC, tab, CR and LF do).
+_CONTROL = bytes(set(range(32)) - {9, 10, 13, 27}) + b"\x7f"
+
+
+class UnknownFormat(ValueError):
+    """The bytes are no log format we read; ``str()`` says what they look like."""
 
 
 _LineHandler = Callable[[bytes | bytearray, int], "DecodedLine | None"]
@@ -59,13 +80,66 @@ def _is_frame_header(head: bytes | bytearray, at: int = 0) -> bool:
     )
 
 
+def _frame_chain(head: bytes) -> bool:
+    """Every header in ``head`` valid and each length leading to the next one."""
+    pos = frames = 0
+    while pos + _FRAME_HEADER_LEN <= len(head):
+        if not _is_frame_header(head, pos):
+            return False
+        length = int.from_bytes(head[pos + 4 : pos + 8], "big")
+        if not 0 < length <= _MAX_FRAME:
+            return False
+        pos += _FRAME_HEADER_LEN + length
+        frames += 1
+    return frames > 0
+
+
+def _json_file_lines(text: bytes) -> bool:
+    """Most complete lines are json-file entries (one broken entry does not change the file)."""
+    lines = text.split(b"\n")
+    complete = lines[:-1] if len(lines) > 1 else []
+    if not complete:
+        return text.startswith(_JSON_HEAD)  # one entry longer than the sample
+    good = 0
+    for raw in complete[:200]:
+        try:
+            entry = json.loads(raw)
+        except (ValueError, RecursionError):
+            continue
+        good += isinstance(entry, dict) and isinstance(entry.get("log"), str)
+    return good * 2 > min(len(complete), 200)
+
+
+def is_gzip(head: bytes) -> bool:
+    return head.startswith(_GZIP_MAGIC)
+
+
 def detect_framing(head: bytes) -> Framing:
-    """Guess the framing from the first bytes of a file or stream."""
-    if _is_frame_header(head):
+    """The framing of a file or stream, decided on its first bytes (up to ``DETECT_BYTES``).
+
+    A leading run of NUL bytes (what ``copytruncate`` leaves when the writer does not append) is
+    skipped. Raises :class:`UnknownFormat` for anything that is not a text log: compressed data,
+    binary, a frame stream whose lengths do not add up.
+    """
+    head = head[:DETECT_BYTES]
+    if _frame_chain(head):
         return Framing.DOCKER_FRAMES
-    stripped = head.removeprefix(_BOM).lstrip(b" \t\r\n")
-    if stripped.startswith(b'{"log":'):
+    text = head.lstrip(b"\0")
+    if is_gzip(text):
+        raise UnknownFormat("gzip-compressed data (only a file named *.gz is decompressed)")
+    for magic, what in _BINARY_MAGIC.items():
+        if text.startswith(magic):
+            raise UnknownFormat(f"{what}, not a log")
+    stripped = text.removeprefix(_BOM).lstrip(b" \t\r\n")
+    if stripped.startswith(b'{"') and _json_file_lines(stripped):
         return Framing.JSON_FILE
+    if text:
+        controls = len(text) - len(text.translate(None, _CONTROL))
+        invalid = text.decode("utf-8", "replace").count("\ufffd") - text.count("\ufffd".encode())
+        if (controls + invalid) * 20 > len(text):  # over 5 %: not text
+            if _is_frame_header(text):
+                raise UnknownFormat("Docker frames whose lengths do not add up (a cut capture?)")
+            raise UnknownFormat("binary data, not a text log")
     return Framing.PLAIN
 
 
@@ -233,6 +307,11 @@ class LineDecoder:
     ) -> list[DecodedLine]:
         out: list[DecodedLine] = []
         start = 0
+        # A NUL run (copytruncate's hole) before a line is skipped, not read as part of it.
+        nul = b"\0" in data
+        if nul and not self._buf and not self._skipping:
+            start = len(data) - len(data.lstrip(b"\0"))
+            self._offset += start
         if self._skipping:
             # Dropping the tail of an over-long line until its newline.
             nl = data.find(b"\n")
@@ -267,16 +346,21 @@ class LineDecoder:
             offset = self._offset
             chunk = data[start:last_nl]
             if self.framing is Framing.JSON_FILE:
-                offset = self._json_chunk(chunk, offset, out)
+                offset = self._json_chunk(chunk, offset, out, nul)
             else:
-                for raw in chunk.split(b"\n"):
-                    offset += len(raw) + 1
+                for whole in chunk.split(b"\n"):
+                    offset += len(whole) + 1
+                    raw = whole.lstrip(b"\0") if nul and whole[:1] == b"\0" else whole
                     line = handle(raw[:limit] if len(raw) > limit else raw, offset)
                     if line is not None:
                         out.append(line)
             self._offset = offset
             start = last_nl + 1
         if start < len(data):
+            if nul and not self._buf and not self._skipping:
+                skipped = len(data) - start - len(data[start:].lstrip(b"\0"))
+                self._offset += skipped
+                start += skipped
             self._buf += data[start:]
             self._bound(limit)
         return out
@@ -296,14 +380,15 @@ class LineDecoder:
             return DecodedLine(text, end, received)
         return DecodedLine(text, end, None)
 
-    def _json_chunk(self, chunk: bytes, offset: int, out: list[DecodedLine]) -> int:
+    def _json_chunk(self, chunk: bytes, offset: int, out: list[DecodedLine], nul: bool) -> int:
         """Complete json-file entries; the common one (a whole line, no escape but its "\n")
         is taken apart by one regex, anything else by the json module."""
         limit = self._max_raw
         max_text = self.max_line_bytes
         append = out.append
-        for entry in chunk.split(b"\n"):
-            offset += len(entry) + 1
+        for whole in chunk.split(b"\n"):
+            offset += len(whole) + 1
+            entry = whole.lstrip(b"\0") if nul and whole[:1] == b"\0" else whole
             # Longer than Docker ever writes: cut, so it fails to parse and is dropped.
             raw = entry[:limit] if len(entry) > limit else entry
             if not self._json_parts:

@@ -19,7 +19,13 @@ from enum import Enum
 from pathlib import Path
 
 from collectors.models.logs import LogLine, SourceRef
-from collectors.parsing.decode import DecodedLine, LineDecoder, detect_framing
+from collectors.parsing.decode import (
+    DETECT_BYTES,
+    DecodedLine,
+    LineDecoder,
+    UnknownFormat,
+    detect_framing,
+)
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +105,7 @@ class _OpenFile:
         self._decoder: LineDecoder | None = None
         self._max_line_bytes = max_line_bytes
         self._prefix = _position_prefix(self.identity)
+        self.refused: str | None = None  # why this file is not read (no log format)
 
     @property
     def identity(self) -> FileIdentity:
@@ -125,7 +132,13 @@ class _OpenFile:
         self.offset += len(data)
         self._refresh_head()
         if self._decoder is None:
-            framing = detect_framing(self.head or data)
+            try:
+                framing = detect_framing(os.pread(self.fd, DETECT_BYTES, 0))
+            except UnknownFormat as exc:
+                self.offset -= len(data)
+                self.refused = f"{self.path} is not read: {exc}"
+                return [], False
+            self.refused = None
             self._decoder = LineDecoder(framing, max_line_bytes=self._max_line_bytes)
         return self._lines(self._decoder.feed(data)), True
 
@@ -268,6 +281,10 @@ class FileLogSource:
             if got:
                 continue
             self.backfilling = False
+            if current.refused != self._problem:
+                if current.refused:
+                    log.error("%s", current.refused)
+                self._problem = current.refused
             change = await asyncio.to_thread(current.check)
             if change is _Change.TRUNCATED:
                 log.info(

@@ -169,3 +169,28 @@ def test_docker_logs_with_timestamps_are_recognised(
     ) == [("01JZAAAAAAAAAAAAAAAAAAAAAA", 4), ("01JZBBBBBBBBBBBBBBBBBBBBBB", 2)]
     # The line's own time is kept (not Docker's).
     assert query(db, "SELECT min(ts_us) FROM events") == [(1_751_328_000_000_001,)]
+
+
+def test_a_file_starting_with_a_nul_run_is_read_whole(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """copytruncate with a writer that does not append leaves a hole of NULs before the lines."""
+    log = tmp_path / "farmer.log"
+    log.write_bytes(b"\0" * 70_000 + (LOGS / "farmer-current.log").read_bytes())
+    db = tmp_path / "cosmos.db"
+    assert main(["ingest", str(log), "--db", str(db)]) == 0
+    assert "farmer log (plain), 48 new lines" in capsys.readouterr().out
+    assert query(db, "SELECT count(*) FROM rewards WHERE outcome = 'signed'") == [(6,)]
+
+
+def test_binary_files_are_refused_with_a_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    binary = tmp_path / "farmer.bin"
+    binary.write_bytes(bytes(range(256)) * 64)
+    db = tmp_path / "cosmos.db"
+    assert main(["ingest", str(binary), str(LOGS / "node-2023.log"), "--db", str(db)]) == 1
+    out = capsys.readouterr().out
+    assert "farmer.bin: not read: binary data, not a text log" in out
+    assert "node-2023.log: node log (plain), 11 new lines" in out
+    assert query(db, "SELECT count(*) FROM log_sources WHERE key LIKE '%farmer.bin'") == [(0,)]

@@ -14,6 +14,7 @@ from collectors.parsing.decode import (
     DecodedLine,
     Framing,
     LineDecoder,
+    UnknownFormat,
     detect_framing,
     parse_rfc3339_us,
 )
@@ -64,6 +65,49 @@ def test_detect_framing() -> None:
     assert detect_framing(FRAMES[:64]) is Framing.DOCKER_FRAMES
     assert detect_framing(b"") is Framing.PLAIN
     assert detect_framing(b"\x1b[2m2025") is Framing.PLAIN
+
+
+def test_a_nul_run_is_skipped_not_taken_for_frames() -> None:
+    # copytruncate while the writer keeps its offset: the file starts with a hole of NULs.
+    for run in (8, 13, 4096, 200_000):
+        data = b"\0" * run + PLAIN
+        assert detect_framing(data[:65536]) is Framing.PLAIN
+        for step in (None, 7, 4096):
+            got = decode_all(Framing.PLAIN, data, step=step, max_line_bytes=1024)
+            assert [d.text for d in got] == LINES
+            assert got[-1].end_offset == len(data)
+    json_data = b"\0" * 100 + JSON
+    assert detect_framing(json_data) is Framing.JSON_FILE
+    assert [d.text for d in decode_all(Framing.JSON_FILE, json_data, step=5)] == LINES
+
+
+def test_frames_are_decided_on_the_whole_chain() -> None:
+    assert detect_framing(FRAMES) is Framing.DOCKER_FRAMES
+    # One header-like start whose length leads nowhere: not frames, and not text either.
+    with pytest.raises(UnknownFormat, match="lengths do not add up"):
+        detect_framing(FRAMES[:20] + b"\x07\x00" * 100 + FRAMES[20:])
+    # Text after a header-shaped first line is text.
+    looks = b"\x01\x00\x00\x00\x00\x00\x00\x02ok" + b"not a frame at all\n" * 10
+    assert detect_framing(looks) is Framing.PLAIN
+
+
+def test_json_file_with_a_broken_first_entry_is_still_json_file() -> None:
+    data = b'{"log":"cut in the mid\n' + JSON
+    assert detect_framing(data) is Framing.JSON_FILE
+
+
+@pytest.mark.parametrize(
+    ("head", "message"),
+    [
+        (b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03" + bytes(range(256)) * 4, "gzip"),
+        (b"\x28\xb5\x2f\xfd" + b"x" * 100, "zstd"),
+        (random.Random(3).randbytes(4096), "binary"),
+        (b"\x7fELF\x02\x01\x01" + b"\0" * 9 + b"\x02\x00\x3e\x00" * 200, "binary"),
+    ],
+)
+def test_what_is_no_log_is_refused_with_a_reason(head: bytes, message: str) -> None:
+    with pytest.raises(UnknownFormat, match=message):
+        detect_framing(head)
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import pytest
 
 from collectors.models.logs import SourceRef
 from collectors.sources.file_logs import FileIdentity, FileLogSource, FilePosition
-from tests.collectors.sources.helpers import Follow
+from tests.collectors.sources.helpers import Follow, wait_until
 from tests.conftest import SAMPLES, needs_samples
 
 LINE = "2025-06-20T08:00:{:02d}.000000Z  INFO subspace_farmer::commands::farm: line {}"
@@ -143,6 +143,47 @@ async def test_copytruncate_restarts_at_zero(tmp_path: Path) -> None:
         assert path.stat().st_ino == inode
         assert await follow.wait_lines(7) == [*lines(0, 5), *lines(100, 2)]
         assert offset(follow.position) == path.stat().st_size
+    finally:
+        await follow.stop()
+
+
+async def test_copytruncate_nul_run_is_skipped_not_taken_for_frames(tmp_path: Path) -> None:
+    """The writer kept its offset (``> farmer.log``): the truncated file starts with a NUL hole."""
+    path = tmp_path / "farmer.log"
+    write(path, lines(0, 5))
+    follow = Follow(source(path))
+    try:
+        await follow.wait_lines(5)
+        size = path.stat().st_size
+        with path.open("r+b") as f:
+            f.truncate(0)
+        await _settle(follow, 5)
+        with path.open("r+b") as f:  # the writer's next write lands at its old offset
+            f.seek(size)
+            f.write("".join(t + "\n" for t in lines(100, 3)).encode())
+        assert await follow.wait_lines(8) == [*lines(0, 5), *lines(100, 3)]
+        assert follow.lines[-1].text == lines(102, 1)[0]
+        assert source(path).problem() is None
+    finally:
+        await follow.stop()
+
+
+async def test_a_file_that_is_no_log_is_refused_and_said_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "farmer.log"
+    path.write_bytes(bytes(range(256)) * 16)
+    src = source(path)
+    follow = Follow(src)
+    try:
+        await wait_until(lambda: src.problem() is not None)
+        assert "binary data, not a text log" in (src.problem() or "")
+        assert "binary data" in caplog.text
+        assert follow.lines == []
+        path.unlink()
+        write(path, lines(0, 2))  # replaced by a real log: read
+        assert await follow.wait_lines(2) == lines(0, 2)
+        assert src.problem() is None
     finally:
         await follow.stop()
 
