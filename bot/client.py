@@ -51,7 +51,9 @@ class BotContext:
             views=views,
             state=state,
             wipe=WipeStore(services.db),
-            dashboard=Dashboard(views, state, services.clock),
+            dashboard=Dashboard(
+                views, state, services.clock, services.settings.discord.dashboard_seconds
+            ),
         )
 
 

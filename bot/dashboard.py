@@ -1,4 +1,4 @@
-"""The live dashboard: one message, edited in place every minute, found again after a restart.
+"""The live dashboard: one message, edited in place, found again after a restart.
 
 The message id is stored (bot_state) under a key per destination, so a restart edits the same
 message; if someone deleted it, a new one is posted and remembered.
@@ -29,13 +29,17 @@ class Poster(Protocol):
 
 
 class Dashboard:
-    def __init__(self, views: ViewStore, state: BotStateStore, clock: Clock) -> None:
+    def __init__(
+        self, views: ViewStore, state: BotStateStore, clock: Clock, interval_s: float
+    ) -> None:
         self._views = views
         self._state = state
         self._clock = clock
+        self.interval_s = interval_s
 
     async def embeds(self) -> list[discord.Embed]:
-        return dashboard_embeds(await self._views.dashboard.build(self._clock.now_us()))
+        view = await self._views.dashboard.build(self._clock.now_us())
+        return dashboard_embeds(view, self.interval_s)
 
     async def refresh(self, key: str, poster: Poster, *, create: bool = True) -> str | None:
         """Edit the stored message (or post one when there is none); returns its id."""

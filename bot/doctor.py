@@ -21,8 +21,8 @@ from typing import Any, TextIO
 import aiohttp
 
 from bot.ingest_command import detect_role, has_docker_timestamps
-from collectors.chain.amounts import format_ai3
 from collectors.chain.ss58 import AUTONOMYS_PREFIX
+from collectors.format import ai3
 from collectors.metrics_collector import public_url
 from collectors.models.logs import Role
 from collectors.models.metrics import FailureKind
@@ -357,7 +357,7 @@ async def _check_wallet(wallet: Wallet, client: ChainClient | None, limit_s: flo
     except ChainError as exc:
         return problem(name, f"{wallet.address}: {exc}", again)
     free = balances[0].free if balances else 0
-    return ok(name, f"{wallet.address}: valid address, balance {format_ai3(free)}")
+    return ok(name, f"{wallet.address}: valid address, balance {ai3(free)}")
 
 
 # --- discord ----------------------------------------------------------------------------------

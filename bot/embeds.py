@@ -10,9 +10,9 @@ from collections.abc import Iterable, Sequence
 
 import discord
 
+from collectors.format import ai3, every, short_address, short_id
 from collectors.models.notify import Notification, OutboxItem, Severity
 from collectors.models.views import (
-    AI3,
     DashboardView,
     FarmDetail,
     FarmerView,
@@ -64,15 +64,6 @@ def when(us: int | None, style: str = "R") -> str:
     return "never" if us is None else f"<t:{us // 1_000_000}:{style}>"
 
 
-def ai3(amount: int | None, decimals: int = 4) -> str:
-    if amount is None:
-        return "?"
-    sign = "-" if amount < 0 else ""
-    whole, frac = divmod(abs(amount), AI3)
-    frac_text = f"{frac:018d}"[:decimals].rstrip("0")
-    return f"{sign}{whole:,}{'.' + frac_text if frac_text else ''} AI3"
-
-
 def size(n_bytes: int | None) -> str:
     if n_bytes is None:
         return "?"
@@ -82,10 +73,6 @@ def size(n_bytes: int | None) -> str:
             return f"{value:.1f} {unit}" if unit != "B" else f"{int(value)} B"
         value /= 1024
     return f"{value:.1f} PiB"
-
-
-def short_id(farm_id: str) -> str:
-    return farm_id if len(farm_id) <= 12 else f"{farm_id[:4]}…{farm_id[-6:]}"
 
 
 def plural(n: int, word: str) -> str:
@@ -394,7 +381,7 @@ def wallet_embeds(wallet: WalletView, explorer_url: str) -> list[discord.Embed]:
         where = f"[#{t.block}]({base}/block/{t.block})" if t.block is not None else ""
         if t.extrinsic:
             where = f"[{t.extrinsic}]({base}/extrinsic/{t.extrinsic})"
-        who = f" {t.counterparty[:8]}…" if t.counterparty else ""
+        who = f" {short_address(t.counterparty)}" if t.counterparty else ""
         return f"{arrow} {ai3(t.amount)}{who} {where} {when(t.ts_us)}".strip()
 
     b.lines("Recent transfers", [line(t) for t in wallet.transfers] or ["none"])
@@ -405,8 +392,11 @@ def wallet_embeds(wallet: WalletView, explorer_url: str) -> list[discord.Embed]:
 # --- dashboard ------------------------------------------------------------------------------
 
 
-def dashboard_embeds(view: DashboardView) -> list[discord.Embed]:
-    """The whole picture in ONE message: summaries, with long lists cut to fit."""
+def dashboard_embeds(view: DashboardView, interval_s: float = 60.0) -> list[discord.Embed]:
+    """The whole picture in ONE message: summaries, with long lists cut to fit.
+
+    ``interval_s`` is how often the message is edited (the footer says so).
+    """
     colour = SEVERITY_COLOURS[Severity.WARNING if view.problems else Severity.SUCCESS]
     by_status: dict[FarmStatus, int] = {}
     for farm in view.farms:
@@ -446,7 +436,7 @@ def dashboard_embeds(view: DashboardView) -> list[discord.Embed]:
         add_field(e, "Wallets", _fit(wallets, ""))
     problems = [f"⚠️ {p.subject}: {p.text}" for p in view.problems]
     add_field(e, "Problems", _fit(problems, "none ✅"))
-    e.set_footer(text="Edited every minute")
+    e.set_footer(text=f"Edited {every(interval_s)}")
     return [e]
 
 

@@ -85,7 +85,12 @@ async def run_webhook(services: Services, stop: asyncio.Event) -> None:
         poster = router.for_topic(DASHBOARD)
         if isinstance(poster, WebhookNotifier):
             views = ViewStore(services.db)
-            dashboard = Dashboard(views, BotStateStore(services.db), services.clock)
+            dashboard = Dashboard(
+                views,
+                BotStateStore(services.db),
+                services.clock,
+                services.settings.discord.dashboard_seconds,
+            )
             key = f"dashboard:{poster.target}"
 
             async def refresh() -> float | None:

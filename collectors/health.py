@@ -18,9 +18,9 @@ from dataclasses import asdict, dataclass
 import aiohttp
 from aiohttp import web
 
-from collectors.alerts.rules import duration
 from collectors.alerts.summary import local_text
 from collectors.clock import Clock
+from collectors.format import duration
 from collectors.models.alerts import StatusOverview
 from collectors.runner import LoopStatus, Supervisor, run_forever
 from collectors.service import Collector

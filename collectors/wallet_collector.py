@@ -23,7 +23,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-from collectors.chain.amounts import format_ai3, to_planck
+from collectors.chain.amounts import to_planck
 from collectors.chain.follow import (
     fork_point,
     is_live,
@@ -32,6 +32,8 @@ from collectors.chain.follow import (
     settled_target,
 )
 from collectors.clock import Clock
+from collectors.format import ai3 as format_ai3
+from collectors.format import short_address
 from collectors.models.chain import (
     BalanceSnapshot,
     Direction,
@@ -358,12 +360,8 @@ class WalletCollector:
         return reward_notification(fact, self._labels, self._farmer_names, self._explorer)
 
 
-def _short(address: str) -> str:
-    return f"{address[:8]}…{address[-6:]}"
-
-
 def _name(address: str, labels: dict[str, str]) -> str:
-    return f"{labels[address]} ({_short(address)})" if address in labels else address
+    return f"{labels[address]} ({short_address(address)})" if address in labels else address
 
 
 def block_url(explorer: str, number: int) -> str:
@@ -374,7 +372,7 @@ def transfer_notification(
     t: Transfer, labels: dict[str, str], explorer: str, *, large_out_planck: int
 ) -> Notification:
     amount = format_ai3(t.amount)
-    label = labels.get(t.address, _short(t.address))
+    label = labels.get(t.address, short_address(t.address))
     if t.direction is Direction.IN:
         title = f"{label} received {amount}"
         severity = Severity.SUCCESS
@@ -420,7 +418,7 @@ def reward_notification(
     if r.kind not in _KIND_TITLE:
         return None
     amount = format_ai3(r.amount)
-    label = labels.get(r.address, _short(r.address))
+    label = labels.get(r.address, short_address(r.address))
     fields: list[tuple[str, str]] = [
         ("Amount", amount),
         ("Wallet", _name(r.address, labels)),

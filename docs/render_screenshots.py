@@ -156,7 +156,7 @@ async def render_embeds(db_path: Path, clock: FakeClock) -> Pages:
     """The embeds the bot sends, built by the same calls as the dashboard loop and the cog."""
     async with Database(db_path) as db:
         views = ViewStore(db)
-        dashboard = await Dashboard(views, BotStateStore(db), clock).embeds()
+        dashboard = await Dashboard(views, BotStateStore(db), clock, 60.0).embeds()
         farm_id = await views.farms.resolve(FARM_QUERY)
         detail = await views.farms.detail(farm_id, clock.now_us()) if farm_id else None
         if farm_id is None or detail is None:

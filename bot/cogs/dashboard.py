@@ -1,4 +1,4 @@
-"""/dashboard: one channel message the bot keeps editing every minute, across restarts."""
+"""/dashboard: one channel message the bot keeps editing, across restarts."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from discord.ext import commands
 from bot.cogs._reply import say
 from bot.delivery import finish_on_stop
 from bot.notifiers import ChannelNotifier
+from collectors.format import every
 
 if TYPE_CHECKING:
     from bot.client import CosmosBot
@@ -67,4 +68,6 @@ class DashboardCog(commands.Cog):
             await self.ctx.state.set(MESSAGE_KEY, message_id, now)
 
         await finish_on_stop(post())
-        await say(interaction, "Dashboard posted; it is updated every minute.")
+        await say(
+            interaction, f"Dashboard posted; it is updated {every(self.ctx.dashboard.interval_s)}."
+        )

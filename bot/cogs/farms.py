@@ -9,7 +9,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.cogs._reply import reply, say
-from bot.embeds import clip, farm_embeds, farms_embeds, short_id
+from bot.embeds import clip, farm_embeds, farms_embeds
+from collectors.format import short_id
 
 if TYPE_CHECKING:
     from bot.client import CosmosBot

@@ -13,10 +13,11 @@ from dataclasses import dataclass, replace
 
 import aiosqlite
 
-from collectors.alerts.rules import duration, evaluate, policy_for
+from collectors.alerts.rules import evaluate, policy_for
 from collectors.alerts.state import step
 from collectors.alerts.summary import SummarySlot, due_slot, local_text, render_summary
 from collectors.clock import Clock
+from collectors.format import duration
 from collectors.models.alerts import (
     AlertInputs,
     AlertState,

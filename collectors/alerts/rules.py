@@ -11,6 +11,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterable
 
+from collectors.format import ai3, duration, short_id
 from collectors.models.alerts import (
     AI3,
     AlertInputs,
@@ -70,27 +71,9 @@ def policy_for(rule: Rule, settings: AlertsSettings) -> Policy:
     )
 
 
-def duration(us: float) -> str:
-    """A short human duration: ``45 s``, ``12 min``, ``3 h 5 min``, ``2 d 4 h``."""
-    seconds = max(0, int(us // US))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes = seconds // 60
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h" if hours else f"{days} d"
-
-
-def ai3(amount: int) -> str:
-    return f"{amount / AI3:,.4f} AI3"
-
-
 def farm_name(farm: FarmState) -> str:
-    return f"{farm.farm_id} ({farm.farmer})" if farm.farmer else farm.farm_id
+    name = short_id(farm.farm_id)
+    return f"{name} ({farm.farmer})" if farm.farmer else name
 
 
 # --- endpoints and log sources --------------------------------------------------------------

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from collectors.alerts.rules import ai3, duration
 from collectors.clock import from_us, to_us
+from collectors.format import ai3, duration
 from collectors.models.alerts import SummaryData
 from collectors.models.notify import ChartHint, Notification, Severity, Topic
 

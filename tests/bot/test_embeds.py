@@ -9,7 +9,6 @@ from hypothesis import strategies as st
 from bot.embeds import (
     EMBED_TOTAL_MAX,
     EmbedBuilder,
-    ai3,
     check_limits,
     dashboard_embeds,
     farm_embeds,
@@ -19,6 +18,7 @@ from bot.embeds import (
     rewards_embeds,
     when,
 )
+from collectors.format import ai3
 from collectors.models.notify import Notification, Severity, Topic
 from collectors.models.views import (
     DashboardView,

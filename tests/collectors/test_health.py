@@ -13,6 +13,7 @@ from aiohttp import web
 
 from collectors.alerts.engine import build_alert_engine
 from collectors.clock import FakeClock
+from collectors.format import short_id
 from collectors.health import HealthReport, HealthServer, assess, report_source, status_text
 from collectors.models.metrics import FailureKind
 from collectors.runner import LoopStatus, Supervisor
@@ -180,7 +181,7 @@ async def test_cosmos_status_reads_the_database_and_the_live_process(
     assert "[log] farmer file:local:farmer.log: last line 2025-06-20 10:00 CEST" in text
     assert f"BAD [metrics] node ({NODE_TARGET.key}): down: refused" in text
     assert "Open alerts: 1" in text
-    assert f"[error] Farm {FARM_C} (alice) stopped with an error" in text
+    assert f"[error] Farm {short_id(FARM_C)} (alice) stopped with an error" in text
     assert "Notification outbox: 1 pending" in text
 
 

@@ -234,7 +234,7 @@ def test_balance_drop_without_a_known_transfer() -> None:
     )
     c = only(rules.balance_drop(AlertInputs(NOW, wallets=(w,)), S))
     assert c.active
-    assert "10.0000 AI3" in c.detail
+    assert "10 AI3" in c.detail
     explained = WalletState("su1", "main", readings=w.readings[:2], transfers=w.transfers)
     assert not only(rules.balance_drop(AlertInputs(NOW, wallets=(explained,)), S)).active
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from collectors.alerts.engine import AlertEngine, build_alert_engine
 from collectors.clock import FakeClock
+from collectors.format import short_id
 from collectors.ingest import LogIngestor
 from collectors.models.logs import LogLine, SourceRef
 from collectors.models.metrics import FailureKind, ProvingOutcome
@@ -77,7 +78,7 @@ async def test_farm_error_fires_and_resolves_when_the_lines_stop(
     assert len(messages) == 1
     assert messages[0][1]["severity"] == "error"
     assert "os error 5" in str(messages[0][1]["body"])
-    assert FARM_C in str(messages[0][1]["title"])
+    assert short_id(FARM_C) in str(messages[0][1]["title"])
     await run_for(e, clock, 15 * 60)  # lines stopped: 5 min window + 5 min resolve grace
     assert await keys(db, "farm_error") == [
         f"farm_error:{FARM_C}:fire",

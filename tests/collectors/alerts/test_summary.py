@@ -152,8 +152,8 @@ def test_render_with_wallets_and_chain_rewards() -> None:
     fields = dict(n.fields)
     assert n.topic is Topic.SUMMARY
     assert n.severity is Severity.WARNING
-    assert fields["Farmer alice"] == "2 blocks, 5 votes, 0 missed, 3.0000 AI3"
-    assert fields["Wallet main"] == "2 blocks, 5 votes, 3.0000 AI3, balance 100.0000 AI3"
+    assert fields["Farmer alice"] == "2 blocks, 5 votes, 0 missed, 3 AI3"
+    assert fields["Wallet main"] == "2 blocks, 5 votes, 3 AI3, balance 100 AI3"
     assert "since 2025-06-20 07:00 UTC" in fields["Open problems"]
 
 

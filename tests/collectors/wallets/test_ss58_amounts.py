@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 from substrateinterface.utils import ss58 as reference
 
 from collectors.chain import ss58
-from collectors.chain.amounts import format_ai3, to_planck
+from collectors.chain.amounts import to_planck
+from collectors.format import ai3 as format_ai3
 
 KEY = bytes(range(32))
 
