@@ -1,7 +1,14 @@
-"""The composition root: builds settings, store, collectors and notifiers, and runs one mode.
+"""The composition root: the whole life of ``cosmos run``, top to bottom.
 
-Modes: ``bot`` (a Discord bot token is set), ``webhook`` (webhook URLs only, no commands) and
-``console`` (neither: notifications are printed). The collectors are the same in every mode.
+1. Settings are loaded and checked (``bot.__main__``); the services are built (:mod:`bot.services`).
+2. Collecting starts first, in every mode: sources, alert engine, health server and heartbeat.
+   Nothing here waits for Discord.
+3. The way out is chosen by the settings: ``bot`` (a token: the Discord client is one more
+   supervised part, which may be down), ``webhook`` (webhook URLs only, no commands) or
+   ``console`` (neither: notifications are printed).
+4. The delivery loop drains the outbox to it, and the dashboard loop edits the dashboard.
+5. SIGINT/SIGTERM (or ``stop``) ends it all within about two seconds: loops are cancelled (a
+   message in flight is given a moment to be recorded), the client closes, the database last.
 """
 
 from __future__ import annotations
@@ -11,19 +18,41 @@ import contextlib
 import logging
 import resource
 import signal
-from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from collectors.clock import Clock, SystemClock
-from collectors.runner import Supervisor
-from collectors.service import Collector
-from collectors.settings import Settings
-from collectors.store.database import Database
-from collectors.store.farmers import Farmer, FarmerStore
-from collectors.store.outbox import OutboxStore
+import aiohttp
+import discord
+import yarl
+
+from bot.client import CosmosBot
+from bot.cogs import all_cogs
+from bot.cogs.dashboard import refresh_channel_dashboard
+from bot.context import BotContext
+from bot.delivery import DeliveryLoop
+from bot.notifiers import (
+    DASHBOARD,
+    ChannelNotifier,
+    ConsoleNotifier,
+    Notifier,
+    TopicRouter,
+    WebhookNotifier,
+)
+from bot.services import Services, build_services
+from collectors.clock import Clock
+from collectors.settings import DiscordSettings, Settings, SettingsError
 
 log = logging.getLogger("cosmos")
+
+__all__ = ["Mode", "Services", "build_services", "choose_mode", "run"]
+
+DISCORD_TASK = "discord"
+COMMANDS_LOOP = "discord:commands"
+DELIVERY_LOOP = "delivery"
+DASHBOARD_LOOP = "dashboard"
+# What a stop may take, part by part (the whole stays within about two seconds).
+CLIENT_CLOSE_S = 0.5
+DISCORD_RESTART_S = 30.0
 
 
 class Mode(StrEnum):
@@ -41,100 +70,65 @@ def choose_mode(settings: Settings) -> Mode:
     return Mode.CONSOLE
 
 
-@dataclass
-class Services:
-    """Everything the collectors, cogs and notifiers share, built once."""
+async def run(
+    settings: Settings,
+    stop: asyncio.Event | None = None,
+    *,
+    clock: Clock | None = None,
+    bot_options: dict[str, Any] | None = None,
+) -> None:
+    """Run cosmos until ``stop`` is set or SIGINT/SIGTERM arrives.
 
-    settings: Settings
-    db: Database
-    clock: Clock
-    supervisor: Supervisor
-    farmers: FarmerStore
-    outbox: OutboxStore
-    primary_farmer: Farmer
-    collectors: list[Collector] = field(default_factory=list)
-
-
-async def build_services(settings: Settings, clock: Clock | None = None) -> Services:
-    clock = clock or SystemClock()
-    db = Database(settings.database_path)
-    await db.initialize()
-    farmers = FarmerStore(db)
-    primary = await farmers.ensure_primary(settings.farmer_name, clock.now_us())
-    services = Services(
-        settings=settings,
-        db=db,
-        clock=clock,
-        supervisor=Supervisor(),
-        farmers=farmers,
-        outbox=OutboxStore(db),
-        primary_farmer=primary,
+    ``bot_options`` go to the Discord client (tests pass timeouts there).
+    """
+    stop = stop or asyncio.Event()
+    stop_on_signals(stop)
+    open_files = raise_open_files_limit()
+    services = await build_services(settings, clock)
+    mode = choose_mode(settings)
+    warn_if_nothing_to_watch(settings)
+    log.info(
+        "cosmos starting in %s mode, database %s, up to %d open files",
+        mode.value,
+        settings.database_path,
+        open_files,
     )
-    services.collectors.extend(build_collectors(services))
-    return services
+    context = BotContext.of(services)
+    fatal: list[Exception] = []
+    bot: CosmosBot | None = None
+    try:
+        async with aiohttp.ClientSession() as session:
+            try:
+                # Collect first: never behind Discord.
+                for collector in services.collectors:
+                    services.supervisor.start(f"collector:{collector.name}", collector.run())
+                if mode is Mode.BOT:
+                    bot = start_discord(context, stop, fatal, bot_options or {})
+                router = build_router(settings.discord, mode, session, bot)
+                start_delivery(context, router, bot)
+                start_dashboard(context, router, bot)
+                await stop.wait()
+            finally:
+                log.info("cosmos stopping")
+                # The loops use the session and the client: stop them first.
+                await services.supervisor.stop()
+                if bot is not None:
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(bot.close(), CLIENT_CLOSE_S)
+    finally:
+        await services.db.close()
+    if fatal:
+        raise fatal[0]
 
 
-def build_collectors(services: Services) -> list[Collector]:
-    """One collector per configured kind of source."""
-    collectors: list[Collector] = []
-    if services.settings.metrics.targets:
-        from collectors.metrics_collector import MetricsCollector
-        from collectors.store.metrics import MetricsStore
+# --- start-up -----------------------------------------------------------------------------
 
-        collectors.append(
-            MetricsCollector(
-                services.settings.metrics,
-                MetricsStore(services.db),
-                services.farmers,
-                services.primary_farmer,
-                services.clock,
-            )
-        )
-    logs = services.settings.logs
-    if logs.enabled and (logs.docker or logs.files):
-        from collectors.ingest import LogIngestor
-        from collectors.logs_collector import LogCollector
 
-        collectors.append(
-            LogCollector(
-                logs,
-                LogIngestor(services.db, services.farmers, services.clock),
-                services.clock,
-                farmer_name=services.settings.farmer_name,
-            )
-        )
-    wallets = services.settings.wallets
-    if wallets.accounts:
-        from collectors.sources.chain import ChainClient
-        from collectors.store.wallets import WalletStore
-        from collectors.wallet_collector import WalletCollector
-
-        collectors.append(
-            WalletCollector(
-                wallets,
-                store=WalletStore(services.db),
-                chain=ChainClient(
-                    wallets.rpc_urls,
-                    timeout=wallets.rpc_timeout_seconds,
-                    max_backoff=wallets.reconnect_max_seconds,
-                ),
-                farmers=services.farmers,
-                clock=services.clock,
-                explorer_url=services.settings.discord.explorer_url,
-            )
-        )
-    alerts = services.settings.alerts
-    if alerts.enabled or alerts.summary_enabled:
-        from collectors.alerts.engine import build_alert_engine
-
-        collectors.append(build_alert_engine(services.db, alerts, services.clock))
-    heartbeat = alerts.heartbeat_url.get_secret_value() if alerts.heartbeat_url else None
-    if alerts.health_port is not None or heartbeat:
-        from collectors.health import HealthServer, report_source
-
-        report = report_source(services.supervisor, list(collectors), services.clock)
-        collectors.append(HealthServer(report, port=alerts.health_port, heartbeat_url=heartbeat))
-    return collectors
+def stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
 
 
 def raise_open_files_limit(wanted: int = 65_536) -> int:
@@ -155,52 +149,144 @@ def raise_open_files_limit(wanted: int = 65_536) -> int:
     return soft
 
 
-async def run(
-    settings: Settings,
-    stop: asyncio.Event | None = None,
-    *,
-    clock: Clock | None = None,
-    bot_options: dict[str, Any] | None = None,
-) -> None:
-    """Run cosmos until ``stop`` is set or SIGINT/SIGTERM arrives.
-
-    Every mode runs the collectors and the outbox delivery loop; ``bot_options`` go to the
-    Discord client (tests pass timeouts there).
-    """
-    from bot import modes
-
-    stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
-    open_files = raise_open_files_limit()
-    services = await build_services(settings, clock)
-    if not (settings.logs.docker or settings.logs.files or settings.metrics.targets) and not (
-        settings.wallets.accounts
-    ):
-        log.warning(
-            "nothing to watch yet: set log sources, metrics endpoints or wallets in .env "
-            "(every setting is in .env.example; `cosmos doctor` checks them), "
-            "or see cosmos at work with `cosmos demo`"
-        )
-    mode = choose_mode(settings)
-    log.info(
-        "cosmos starting in %s mode, database %s, up to %d open files",
-        mode.value,
-        settings.database_path,
-        open_files,
+def warn_if_nothing_to_watch(settings: Settings) -> None:
+    if settings.logs.docker or settings.logs.files or settings.metrics.targets:
+        return
+    if settings.wallets.accounts:
+        return
+    log.warning(
+        "nothing to watch yet: set log sources, metrics endpoints or wallets in .env "
+        "(every setting is in .env.example; `cosmos doctor` checks them), "
+        "or see cosmos at work with `cosmos demo`"
     )
-    try:
-        if mode is Mode.BOT:
-            await modes.run_bot(services, stop, bot_options)
-        elif mode is Mode.WEBHOOK:
-            log.info("webhook-only mode: notifications and the dashboard, no slash commands")
-            await modes.run_webhook(services, stop)
-        else:
-            log.info("console mode: no Discord token or webhook; notifications are printed")
-            await modes.run_console(services, stop)
-    finally:
-        log.info("cosmos stopping")
-        await services.supervisor.stop()
-        await services.db.close()
+
+
+# --- the Discord client: one supervised part ------------------------------------------------
+
+
+def point_discord_at(settings: DiscordSettings) -> None:
+    """Use the configured API and gateway addresses (Discord's own unless a proxy is set).
+
+    discord.py reads both from class attributes; one bot runs per process, so setting them
+    here, before the client exists, is enough.
+    """
+    discord.http.Route.BASE = settings.api_base_url.rstrip("/")
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.gateway_url)
+
+
+def start_discord(
+    context: BotContext, stop: asyncio.Event, fatal: list[Exception], options: dict[str, Any]
+) -> CosmosBot:
+    services = context.services
+    settings = services.settings.discord
+    assert settings.token is not None
+    token = settings.token.get_secret_value()
+    point_discord_at(settings)
+    bot = CosmosBot(context, lambda client: all_cogs(context, client), **options)
+    services.parts.register(DISCORD_TASK, bot.health)
+
+    async def stay_connected() -> None:
+        while True:
+            try:
+                await bot.start_with_retry(token)
+            except discord.LoginFailure as exc:
+                fatal.append(
+                    SettingsError(
+                        "Discord refused the bot token (COSMOS_DISCORD__TOKEN). Copy it again "
+                        "from the Developer Portal, Bot page, or remove it to run webhook-only."
+                    )
+                )
+                fatal[-1].__cause__ = exc
+                stop.set()
+                return
+            except (discord.DiscordException, aiohttp.ClientError, OSError) as exc:
+                bot.last_problem = f"{type(exc).__name__}: {exc}"
+                log.warning(
+                    "the Discord client stopped (%s); starting it again in %.0f s",
+                    bot.last_problem,
+                    DISCORD_RESTART_S,
+                )
+            if bot.is_closed():
+                return
+            await asyncio.sleep(DISCORD_RESTART_S)
+
+    services.supervisor.start(DISCORD_TASK, stay_connected())
+    services.supervisor.start_loop(COMMANDS_LOOP, bot.sync_iteration, interval=1.0)
+    return bot
+
+
+# --- the way out: console, webhooks or channels ---------------------------------------------
+
+
+def build_router(
+    settings: DiscordSettings,
+    mode: Mode,
+    session: aiohttp.ClientSession,
+    bot: CosmosBot | None,
+) -> TopicRouter:
+    if mode is Mode.CONSOLE:
+        log.info("console mode: no Discord token or webhook; notifications are printed")
+        return TopicRouter({}, ConsoleNotifier())
+    if bot is None:
+        log.info("webhook-only mode: notifications and the dashboard, no slash commands")
+        default: Notifier = ConsoleNotifier()
+        if settings.webhook_url is not None:
+            default = WebhookNotifier(session, settings.webhook_url.get_secret_value())
+        hooks: dict[str, Notifier] = {
+            topic: WebhookNotifier(session, url.get_secret_value())
+            for topic, url in settings.webhooks.items()
+        }
+        return TopicRouter(hooks, default)
+    if settings.channel_id is None and not settings.channels:
+        log.warning(
+            "no Discord channel configured (COSMOS_DISCORD__CHANNEL_ID): notifications are "
+            "printed to the console"
+        )
+    default = (
+        ChannelNotifier(bot, settings.channel_id) if settings.channel_id else ConsoleNotifier()
+    )
+    channels: dict[str, Notifier] = {
+        topic: ChannelNotifier(bot, channel_id) for topic, channel_id in settings.channels.items()
+    }
+    return TopicRouter(channels, default)
+
+
+def start_delivery(context: BotContext, router: Notifier, bot: CosmosBot | None) -> None:
+    services = context.services
+    d = services.settings.discord
+    delivery = DeliveryLoop(
+        services.outbox,
+        context.state,
+        router,
+        services.clock,
+        rewards_mode=d.rewards_mode,
+        rewards_batch_minutes=d.rewards_batch_minutes,
+    )
+
+    async def iteration() -> float | None:
+        if bot is not None and not bot.is_ready():
+            return 1.0  # the outbox keeps everything until Discord is back
+        return await delivery.iteration()
+
+    services.supervisor.start_loop(DELIVERY_LOOP, iteration, interval=delivery.interval)
+
+
+def start_dashboard(context: BotContext, router: TopicRouter, bot: CosmosBot | None) -> None:
+    """Keep the dashboard message edited: the channel one /dashboard posted, or the webhook's."""
+    services = context.services
+    poster = router.for_topic(DASHBOARD)
+    if bot is None and not isinstance(poster, WebhookNotifier):
+        return
+    webhook = poster if isinstance(poster, WebhookNotifier) else None
+
+    async def refresh() -> float | None:
+        if webhook is not None and bot is None:
+            await context.dashboard.refresh(f"dashboard:{webhook.target}", webhook)
+            return None
+        if bot is not None:
+            await refresh_channel_dashboard(context, bot)
+        return None
+
+    services.supervisor.start_loop(
+        DASHBOARD_LOOP, refresh, interval=services.settings.discord.dashboard_seconds
+    )

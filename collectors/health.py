@@ -1,15 +1,18 @@
 """Self-health: what each collector last did, ``/healthz`` on 127.0.0.1, and a heartbeat ping.
 
 cosmos is healthy while every supervised task is running and no loop has failed several times
-in a row or gone quiet. ``/healthz`` answers 200 or 503 with the details as JSON; the heartbeat
-URL (a dead-man's switch such as healthchecks.io) is fetched every minute only while healthy, so
-the far side notices when cosmos stops or gets stuck.
+in a row or gone quiet. Parts that only carry news out (the Discord connection, a webhook that
+refuses) make it "degraded", not dead: collecting goes on and the outbox keeps every message.
+``/healthz`` answers 200 (ok or degraded) or 503 (unhealthy) with each part as JSON; the
+heartbeat URL (a dead-man's switch such as healthchecks.io) is fetched every minute unless
+unhealthy, so the far side notices when cosmos stops or gets stuck.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
@@ -48,20 +51,65 @@ class CollectorHealth:
 
 
 @dataclass(frozen=True, slots=True)
+class PartHealth:
+    """A part that carries news out (Discord, a webhook): when not ok, cosmos is degraded."""
+
+    name: str
+    ok: bool
+    note: str
+    since_us: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class HealthReport:
     healthy: bool
     now_us: int
     collectors: tuple[CollectorHealth, ...]
+    parts: tuple[PartHealth, ...] = ()
+
+    @property
+    def status(self) -> str:
+        """``ok``, ``degraded`` (collecting, but some news cannot get out) or ``unhealthy``."""
+        if not self.healthy:
+            return "unhealthy"
+        return "ok" if all(p.ok for p in self.parts) else "degraded"
+
+    @property
+    def http_status(self) -> int:
+        return 503 if not self.healthy else 200
 
     def to_json(self) -> str:
         return json.dumps(
             {
-                "status": "ok" if self.healthy else "unhealthy",
+                "status": self.status,
                 "now_us": self.now_us,
                 "collectors": [asdict(c) for c in self.collectors],
+                "parts": [asdict(p) for p in self.parts],
             },
             ensure_ascii=False,
         )
+
+
+PartSource = Callable[[], Iterable[PartHealth]]
+
+
+class Parts:
+    """Where the composition root registers the outward parts it starts (Discord, webhooks).
+
+    The health report reads it live, so a part added after the health server started shows.
+    """
+
+    def __init__(self) -> None:
+        self._sources: dict[str, PartSource] = {}
+
+    def register(self, name: str, source: PartSource) -> None:
+        self._sources[name] = source
+
+    def unregister(self, name: str) -> None:
+        self._sources.pop(name, None)
+
+    def current(self) -> tuple[PartHealth, ...]:
+        return tuple(part for source in self._sources.values() for part in source())
 
 
 def assess(
@@ -106,10 +154,13 @@ ReportSource = Callable[[], HealthReport]
 
 
 def report_source(
-    supervisor: Supervisor, collectors: Iterable[Collector], clock: Clock
+    supervisor: Supervisor,
+    collectors: Iterable[Collector],
+    clock: Clock,
+    parts: Parts | None = None,
 ) -> ReportSource:
     """Health of the supervised collectors, using each collector's own loop status if it has
-    one (a collector may expose ``status: LoopStatus``)."""
+    one (a collector may expose ``status: LoopStatus``), and of the outward ``parts``."""
     tasks = list(collectors)
 
     def report() -> HealthReport:
@@ -122,7 +173,10 @@ def report_source(
         statuses.pop(HealthServer.name, None)
         # The composition root names a collector's task "collector:<name>".
         running = [name.removeprefix(COLLECTOR_TASK_PREFIX) for name in supervisor.running]
-        return assess(expected, running, statuses, clock.now_us())
+        report = assess(expected, running, statuses, clock.now_us())
+        if parts is None:
+            return report
+        return dataclasses.replace(report, parts=parts.current())
 
     return report
 
@@ -154,7 +208,7 @@ class HealthServer:
         report = self._report()
         return web.Response(
             text=report.to_json(),
-            status=200 if report.healthy else 503,
+            status=report.http_status,
             content_type="application/json",
         )
 
@@ -179,7 +233,9 @@ class HealthServer:
             await runner.cleanup()
 
     async def ping_once(self, session: aiohttp.ClientSession) -> bool:
-        """Ping the heartbeat URL if healthy; True when pinged. Raises on a failed ping."""
+        """Ping the heartbeat URL unless unhealthy (degraded still collects); True when pinged.
+
+        Raises on a failed ping."""
         if self._heartbeat_url is None or not self._report().healthy:
             return False
         timeout = aiohttp.ClientTimeout(total=10)
@@ -218,7 +274,11 @@ def format_status(overview: StatusOverview, timezone: str, live: HealthReport | 
     if live is None:
         lines.append("Process: not answering on /healthz (not running, or no health_port set)")
     else:
-        lines.append(f"Process: {'healthy' if live.healthy else 'UNHEALTHY'}")
+        state = {"ok": "healthy", "degraded": "DEGRADED", "unhealthy": "UNHEALTHY"}[live.status]
+        lines.append(f"Process: {state}")
+        for p in live.parts:
+            since = f" since {when(p.since_us)}" if p.since_us is not None and not p.ok else ""
+            lines.append(f"  {'ok ' if p.ok else 'BAD'} {p.name}: {p.note}{since}")
         for c in live.collectors:
             last = when(c.last_ok_us) if c.iterations is not None else "-"
             error = f"; last error: {c.last_error}" if c.last_error else ""
@@ -252,9 +312,10 @@ def parse_report(text: str) -> HealthReport:
     """A ``/healthz`` JSON answer back into a report (for ``cosmos status``)."""
     data = json.loads(text)
     return HealthReport(
-        healthy=data["status"] == "ok",
+        healthy=data["status"] != "unhealthy",
         now_us=int(data["now_us"]),
         collectors=tuple(CollectorHealth(**c) for c in data["collectors"]),
+        parts=tuple(PartHealth(**p) for p in data.get("parts", [])),
     )
 
 

@@ -2,33 +2,27 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+import discord
 from discord.ext import commands
 
-if TYPE_CHECKING:
-    from bot.client import CosmosBot
+from bot.context import BotContext
 
 
-def all_cogs(bot: CosmosBot) -> list[commands.Cog]:
+def all_cogs(ctx: BotContext, client: discord.Client) -> list[commands.Cog]:
+    """Every slash command's cog, each given the context it reads (the collectors are not
+    cogs: the composition root runs them whether Discord is there or not)."""
     from bot.cogs.admin import AdminCog
-    from bot.cogs.collectors import CollectorCog
     from bot.cogs.dashboard import DashboardCog
     from bot.cogs.farms import FarmsCog
     from bot.cogs.nodes import NodesCog
     from bot.cogs.rewards import RewardsCog
     from bot.cogs.wallets import WalletsCog
 
-    services = bot.context.services
-    cogs: list[commands.Cog] = [
-        CollectorCog(collector, services.supervisor) for collector in services.collectors
+    return [
+        FarmsCog(ctx),
+        RewardsCog(ctx),
+        NodesCog(ctx),
+        WalletsCog(ctx),
+        DashboardCog(ctx, client),
+        AdminCog(ctx),
     ]
-    cogs += [
-        FarmsCog(bot),
-        RewardsCog(bot),
-        NodesCog(bot),
-        WalletsCog(bot),
-        DashboardCog(bot),
-        AdminCog(bot),
-    ]
-    return cogs

@@ -12,7 +12,7 @@ from bot.cogs._reply import say
 from collectors.models.views import Scope
 
 if TYPE_CHECKING:
-    from bot.client import BotContext, CosmosBot
+    from bot.context import BotContext
 
 SCOPE_CHOICES = [app_commands.Choice(name=s.value, value=s.value) for s in Scope]
 
@@ -65,8 +65,8 @@ class ConfirmWipe(discord.ui.View):
 
 
 class AdminCog(commands.Cog):
-    def __init__(self, bot: CosmosBot) -> None:
-        self.ctx = bot.context
+    def __init__(self, ctx: BotContext) -> None:
+        self.ctx = ctx
 
     @app_commands.command(name="wipe", description="Clear stored data (asks to confirm)")
     @app_commands.describe(scope="what to clear", target="farm id, farmer name or wallet label")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING
 
 import discord
@@ -15,36 +14,28 @@ from bot.notifiers import ChannelNotifier
 from collectors.format import every
 
 if TYPE_CHECKING:
-    from bot.client import CosmosBot
-
-log = logging.getLogger("cosmos.dashboard")
+    from bot.context import BotContext
 
 CHANNEL_KEY = "dashboard:channel"
 MESSAGE_KEY = "dashboard:message"
-LOOP_NAME = "dashboard"
+
+
+async def refresh_channel_dashboard(ctx: BotContext, client: discord.Client) -> None:
+    """Edit the dashboard message /dashboard posted, if any (the root's loop calls this)."""
+    if not client.is_ready():
+        return
+    channel_id = await ctx.state.get(CHANNEL_KEY)
+    if channel_id is not None:
+        poster = ChannelNotifier(client, int(channel_id))
+        await ctx.dashboard.refresh(MESSAGE_KEY, poster, create=False)
 
 
 class DashboardCog(commands.Cog):
-    def __init__(self, bot: CosmosBot) -> None:
-        self.bot = bot
-        self.ctx = bot.context
+    """/dashboard posts the message; the root's dashboard loop keeps editing it."""
 
-    async def cog_load(self) -> None:
-        interval = self.ctx.services.settings.discord.dashboard_seconds
-        self.ctx.services.supervisor.start_loop(LOOP_NAME, self.update, interval=interval)
-
-    async def cog_unload(self) -> None:
-        await self.ctx.services.supervisor.stop(LOOP_NAME)
-
-    async def update(self) -> float | None:
-        """Edit the dashboard message, if one was posted."""
-        channel_id = await self.ctx.state.get(CHANNEL_KEY)
-        if channel_id is None:
-            return None
-        await self.bot.wait_until_ready()
-        poster = ChannelNotifier(self.bot, int(channel_id))
-        await self.ctx.dashboard.refresh(MESSAGE_KEY, poster, create=False)
-        return None
+    def __init__(self, ctx: BotContext, client: discord.Client) -> None:
+        self.ctx = ctx
+        self.client = client
 
     @app_commands.command(name="dashboard", description="Post a live dashboard here")
     @app_commands.default_permissions(manage_guild=True)
@@ -55,7 +46,7 @@ class DashboardCog(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         # A channel message (not the interaction reply): it stays editable after the
         # interaction token expires.
-        poster = ChannelNotifier(self.bot, interaction.channel_id)
+        poster = ChannelNotifier(self.client, interaction.channel_id)
         old_channel = await self.ctx.state.get(CHANNEL_KEY)
         if old_channel != str(interaction.channel_id):
             await self.ctx.state.delete(MESSAGE_KEY)

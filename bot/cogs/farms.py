@@ -13,12 +13,12 @@ from bot.embeds import clip, farm_embeds, farms_embeds
 from collectors.format import short_id
 
 if TYPE_CHECKING:
-    from bot.client import CosmosBot
+    from bot.context import BotContext
 
 
 class FarmsCog(commands.Cog):
-    def __init__(self, bot: CosmosBot) -> None:
-        self.ctx = bot.context
+    def __init__(self, ctx: BotContext) -> None:
+        self.ctx = ctx
 
     def _now(self) -> int:
         return self.ctx.services.clock.now_us()

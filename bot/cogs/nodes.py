@@ -12,12 +12,12 @@ from bot.cogs._reply import reply, say
 from bot.embeds import farmer_embeds, node_embed
 
 if TYPE_CHECKING:
-    from bot.client import CosmosBot
+    from bot.context import BotContext
 
 
 class NodesCog(commands.Cog):
-    def __init__(self, bot: CosmosBot) -> None:
-        self.ctx = bot.context
+    def __init__(self, ctx: BotContext) -> None:
+        self.ctx = ctx
 
     @app_commands.command(name="node", description="A node's sync state and peers")
     @app_commands.describe(name="node name (all nodes when empty)")

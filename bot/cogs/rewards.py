@@ -17,7 +17,7 @@ from collectors.models.views import RewardsReport
 from collectors.store.views import PERIODS, ViewStore, period_us
 
 if TYPE_CHECKING:
-    from bot.client import CosmosBot
+    from bot.context import BotContext
 
 PERIOD_CHOICES = [app_commands.Choice(name=name, value=name) for name in PERIODS]
 
@@ -38,8 +38,8 @@ async def build_rewards_reply(
 
 
 class RewardsCog(commands.Cog):
-    def __init__(self, bot: CosmosBot) -> None:
-        self.ctx = bot.context
+    def __init__(self, ctx: BotContext) -> None:
+        self.ctx = ctx
 
     @app_commands.command(name="rewards", description="Rewards per farm and wallet, with a chart")
     @app_commands.describe(

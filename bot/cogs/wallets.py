@@ -12,12 +12,12 @@ from bot.cogs._reply import reply, say
 from bot.embeds import wallet_embeds
 
 if TYPE_CHECKING:
-    from bot.client import CosmosBot
+    from bot.context import BotContext
 
 
 class WalletsCog(commands.Cog):
-    def __init__(self, bot: CosmosBot) -> None:
-        self.ctx = bot.context
+    def __init__(self, ctx: BotContext) -> None:
+        self.ctx = ctx
 
     @app_commands.command(name="wallet", description="A wallet: balance, transfers and rewards")
     @app_commands.describe(label="wallet label from the settings")

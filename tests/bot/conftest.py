@@ -11,8 +11,11 @@ import discord
 import pytest
 import yarl
 
-from bot.app import Services, build_services
-from bot.client import BotContext, CosmosBot
+from bot.app import COMMANDS_LOOP
+from bot.client import CosmosBot
+from bot.cogs import all_cogs
+from bot.context import BotContext
+from bot.services import Services, build_services
 from collectors.clock import FakeClock
 from collectors.settings import Settings
 from tests.fakes.discord_api import CHANNEL_ID, GUILD_ID, FakeDiscord
@@ -66,14 +69,29 @@ class RunningBot:
         await self.services.db.close()
 
 
+def make_bot(services: Services) -> CosmosBot:
+    """The client as the composition root builds it: its cogs get the context, not the bot."""
+    context = BotContext.of(services)
+    return CosmosBot(context, lambda client: all_cogs(context, client), **BOT_OPTIONS)
+
+
 async def start_bot(settings: Settings, clock: FakeClock, *, collectors: bool = True) -> RunningBot:
-    """The bot with its cogs (and the collectors they host, unless ``collectors=False``)."""
+    """The bot with its cogs and command sync (and the collectors, unless ``collectors=False``),
+    once it is ready and its commands are synced."""
     services = await build_services(settings, clock)
-    if not collectors:
-        services.collectors.clear()
-    bot = CosmosBot(BotContext.of(services), **BOT_OPTIONS)
+    if collectors:
+        for collector in services.collectors:
+            services.supervisor.start(f"collector:{collector.name}", collector.run())
+    bot = make_bot(services)
+    services.supervisor.start_loop(COMMANDS_LOOP, bot.sync_iteration, interval=0.05)
     task = asyncio.create_task(bot.start(TOKEN))
-    ready = asyncio.create_task(bot.wait_until_ready())
+
+    async def synced() -> None:
+        await bot.wait_until_ready()
+        while not bot.synced:  # noqa: ASYNC110 - a test poll, bounded by the wait below
+            await asyncio.sleep(0.02)
+
+    ready = asyncio.create_task(synced())
     await asyncio.wait({task, ready}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
     if not ready.done():
         ready.cancel()

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from bot.cogs.dashboard import refresh_channel_dashboard
 from bot.embeds import EMBED_TOTAL_MAX
 from collectors.clock import FakeClock
 from tests.bot.conftest import RunningBot, bot_settings, start_bot
@@ -132,9 +133,7 @@ async def test_dashboard_is_posted_then_edited_in_place(
     await reply.wait_messages(1)
     (posted,) = fake_discord.channel_messages[CHANNEL_ID]
     assert posted["embeds"][0]["title"] == "cosmos dashboard"
-    cog = running.bot.get_cog("DashboardCog")
-    assert cog is not None
-    await cog.update()  # type: ignore[attr-defined]
+    await refresh_channel_dashboard(running.bot.context, running.bot)
     assert [message_id for message_id, _ in fake_discord.edits] == [posted["id"]]
     assert len(fake_discord.channel_messages[CHANNEL_ID]) == 1
 

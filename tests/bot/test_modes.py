@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 
 from bot import app
-from bot.app import Mode, build_services, choose_mode
-from bot.client import BotContext, CosmosBot
+from bot.app import Mode, choose_mode
+from bot.services import build_services
 from collectors.clock import FakeClock
 from collectors.models.notify import Notification, Severity, Topic
 from collectors.settings import Settings, SettingsError
 from collectors.store.database import Database
 from collectors.store.outbox import OutboxStore
-from tests.bot.conftest import BOT_OPTIONS, TOKEN, bot_settings, make_settings
+from tests.bot.conftest import BOT_OPTIONS, TOKEN, bot_settings, make_bot, make_settings
 from tests.bot.helpers import eventually
 from tests.bot.seed import seed
 from tests.fakes.discord_api import CHANNEL_ID, OTHER_CHANNEL_ID, FakeDiscord
@@ -202,8 +202,7 @@ async def test_the_bot_logs_in_once_discord_is_reachable_again(
     tmp_path: Path, fake_discord: FakeDiscord, clock: FakeClock
 ) -> None:
     services = await build_services(bot_settings(tmp_path), clock)
-    services.collectors.clear()
-    bot = CosmosBot(BotContext.of(services), **BOT_OPTIONS)
+    bot = make_bot(services)
     fake_discord.fail("/users/@me", 503, times=3)
     task = asyncio.create_task(bot.start_with_retry(TOKEN, first_wait=0.01))
     try:

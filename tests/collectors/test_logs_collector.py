@@ -368,7 +368,7 @@ async def test_docker_down_at_start_then_up(
 
 
 async def test_build_collectors_adds_the_log_collector(tmp_path: Path) -> None:
-    from bot.app import build_services
+    from bot.services import build_services
 
     log_file = tmp_path / "farmer.log"
     settings = Settings(

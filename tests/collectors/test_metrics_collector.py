@@ -435,7 +435,7 @@ async def test_a_target_configured_twice_is_scraped_once(db: Database, clock: Fa
 
 
 async def test_the_composition_root_adds_the_collector_only_with_targets(tmp_path: Path) -> None:
-    from bot.app import build_services
+    from bot.services import build_services
     from collectors.settings import Settings
 
     none = await build_services(Settings(database_path=tmp_path / "a.db", farmer_name="local"))

@@ -73,6 +73,9 @@ class Interaction:
     edits: list[dict[str, Any]] = field(default_factory=list)
     answered: asyncio.Event = field(default_factory=asyncio.Event)
     response_message: dict[str, Any] | None = None
+    # Expired before the bot answered (Discord's 3 s passed): the callback gets 10062.
+    expired: bool = False
+    refused: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def messages(self) -> list[dict[str, Any]]:
@@ -115,6 +118,7 @@ class FakeDiscord:
         self.interactions: dict[int, Interaction] = {}
         self.requests: list[tuple[str, str, int]] = []
         self.failures: list[Failure] = []
+        self.delays: list[tuple[str, float]] = []
         self.identified = asyncio.Event()
         self.sockets: list[web.WebSocketResponse] = []
         self._seq = 0
@@ -185,8 +189,20 @@ class FakeDiscord:
     ) -> None:
         self.failures.append(Failure(pattern, status, times, retry_after, method))
 
+    def slow(self, pattern: str, seconds: float) -> None:
+        """Answer requests whose path contains ``pattern`` only after ``seconds``."""
+        self.delays.append((pattern, seconds))
+
+    async def drop_gateway(self) -> None:
+        """Close every gateway connection, as an outage does; discord.py reconnects."""
+        for ws in list(self.sockets):
+            await ws.close(code=1001)
+
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        for pattern, seconds in self.delays:
+            if pattern in request.path:
+                await asyncio.sleep(seconds)
         for failure in self.failures:
             if failure.times > 0 and failure.pattern in request.path:
                 if failure.method and failure.method != request.method:
@@ -388,7 +404,13 @@ class FakeDiscord:
 
     async def _callback(self, request: web.Request) -> web.Response:
         interaction = self.interactions.get(int(request.match_info["id"]))
-        if interaction is None or interaction.token != request.match_info["token"]:
+        if interaction is not None and interaction.expired:
+            interaction.refused.set()
+        if (
+            interaction is None
+            or interaction.expired
+            or interaction.token != request.match_info["token"]
+        ):
             return jsonr({"message": "Unknown interaction", "code": 10062}, status=404)
         if interaction.responses:
             return jsonr(
@@ -546,6 +568,8 @@ class FakeDiscord:
                 frame = json.loads(msg.data)
                 if frame["op"] == 1:
                     await self._send(ws, 11, None)
+                elif frame["op"] == 6:  # RESUME after a dropped connection
+                    await self._send(ws, 0, {}, "RESUMED")
                 elif frame["op"] == 2:
                     await self._send(
                         ws,
@@ -579,11 +603,16 @@ class FakeDiscord:
         data: dict[str, Any] | None = None,
         message: dict[str, Any] | None = None,
         wait: float = 10.0,
+        expired: bool = False,
     ) -> Interaction:
-        """Dispatch INTERACTION_CREATE for a slash command and wait for the bot's answer."""
+        """Dispatch INTERACTION_CREATE for a slash command and wait for the bot's answer.
+
+        ``expired``: the interaction is too old to answer (as one replayed after an outage);
+        this waits for the bot's attempt, which Discord refuses with 10062.
+        """
         interaction_id = next(self.ids)
         token = f"itoken{interaction_id}"
-        interaction = Interaction(interaction_id, token, name)
+        interaction = Interaction(interaction_id, token, name, expired=expired)
         self.interactions[interaction_id] = interaction
         command = next(
             (c for scope in self.commands.values() for c in scope if c["name"] == name), None
@@ -629,7 +658,8 @@ class FakeDiscord:
             payload["message"] = message
         for ws in self.sockets:
             await self._send(ws, 0, payload, "INTERACTION_CREATE")
-        await asyncio.wait_for(interaction.answered.wait(), wait)
+        done = interaction.refused if expired else interaction.answered
+        await asyncio.wait_for(done.wait(), wait)
         return interaction
 
     async def click(

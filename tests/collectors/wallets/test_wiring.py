@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.app import build_services
+from bot.services import build_services
 from collectors.chain import ss58
 from collectors.clock import FakeClock
 from collectors.settings import Settings, Wallet, WalletsSettings
