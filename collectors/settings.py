@@ -111,6 +111,9 @@ class Wallet(_Section):
     farmer: str | None = Field(
         default=None, description="farmer whose reward address this is (links chain rewards)"
     )
+    operator_id: int | None = Field(
+        default=None, ge=0, description="domain operator this wallet runs (income, slash alerts)"
+    )
 
     @field_validator("address")
     @classmethod

@@ -9,7 +9,9 @@ Two supervised loops share one :class:`~collectors.sources.chain.ChainClient`:
   unsent notifications) and continue on the new branch. After downtime the follower resumes from
   the last processed block, at most ``lookback_blocks`` back; older blocks are stored as a gap.
   Blocks far behind the head (catch-up) and a new wallet's scan-back are stored, not announced.
-* balances — every ``balance_poll_seconds`` one ``query_multi`` for all wallets.
+* balances — every ``balance_poll_seconds`` one ``query_multi`` for all wallets at the hash of
+  the settled head, stored with that block's number and hash, so a balance is only ever
+  compared with the movements of the blocks it includes.
 
 Rewards are linked to the wallet's farmer (``Wallet.farmer``) and, best effort, to the farm
 whose "Successfully signed reward hash" log line is nearest in time to the block's timestamp
@@ -38,6 +40,8 @@ from collectors.models.chain import (
     BalanceSnapshot,
     Direction,
     Gap,
+    Movement,
+    MovementKind,
     RewardKind,
     StoredReward,
     Transfer,
@@ -96,6 +100,9 @@ class WalletCollector:
         self._wallets: list[WatchedWallet] = []
         self._watched: frozenset[str] = frozenset()
         self._labels: dict[str, str] = {}
+        self._operators: dict[int, str] = {
+            w.operator_id: w.address for w in settings.accounts if w.operator_id is not None
+        }
         self._farmer_names: dict[int, str] = {}
         self._ready = False
         self._started = False
@@ -201,7 +208,9 @@ class WalletCollector:
             if expected_parent is not None and read.block.parent_hash != expected_parent:
                 await self._walk_back(plan.target)
                 return 0.0
-            activity = extract_activity(read.block, read.records, self._watched_at(number))
+            activity = extract_activity(
+                read.block, read.records, self._watched_at(number), self._operators
+            )
             if activity.unreadable_events:
                 log.warning(
                     "block %d: %d events could not be read", number, activity.unreadable_events
@@ -287,10 +296,12 @@ class WalletCollector:
                 oldest,
                 max(oldest, target - 1),
             )
-        removed = await self._store.rewind_to(found)
+        rewind = await self._store.rewind_to(found)
         log.warning(
-            "wallets: chain reorganised; abandoned blocks %s; continuing from #%d",
-            ", ".join(f"#{n}" for n in removed) or "none",
+            "wallets: chain reorganised; abandoned blocks %s (%d stored facts removed);"
+            " continuing from #%d",
+            ", ".join(f"#{n}" for n in rewind.blocks) or "none",
+            len(rewind.removed),
             found + 1,
         )
 
@@ -319,7 +330,8 @@ class WalletCollector:
             read = await self._chain.read_block(number)
             if read is None:
                 break
-            activity = extract_activity(read.block, read.records, only)
+            operators = {k: v for k, v in self._operators.items() if v in only}
+            activity = extract_activity(read.block, read.records, only, operators)
             await self._store.record_block(
                 activity,
                 self._clock.now_us(),
@@ -340,10 +352,15 @@ class WalletCollector:
         await self._prepare()
         if not self._wallets:
             return
-        balances = await self._chain.balances([w.address for w in self._wallets])
+        read = await self._chain.settled_balances(
+            [w.address for w in self._wallets], self._settings.settle_depth
+        )
+        if read is None:
+            return
+        number, block_hash, balances = read
         now = self._clock.now_us()
         snapshots = [
-            BalanceSnapshot(b.address, now, self._best, b.free, b.reserved, b.frozen)
+            BalanceSnapshot(b.address, now, number, b.free, b.reserved, b.frozen, block_hash)
             for b in balances
         ]
         history_every = int(self._settings.balance_history_minutes * 60 * _US)
@@ -352,9 +369,13 @@ class WalletCollector:
 
     # --- notifications -----------------------------------------------------------------------
 
-    def _announce(self, fact: Transfer | StoredReward) -> Notification | None:
+    def _announce(self, fact: Transfer | StoredReward | Movement) -> Notification | None:
         if isinstance(fact, Transfer):
             return transfer_notification(
+                fact, self._labels, self._explorer, large_out_planck=self._large_out
+            )
+        if isinstance(fact, Movement):
+            return movement_notification(
                 fact, self._labels, self._explorer, large_out_planck=self._large_out
             )
         return reward_notification(fact, self._labels, self._farmer_names, self._explorer)
@@ -401,6 +422,55 @@ def transfer_notification(
         ),
         url=url,
         occurred_us=t.timestamp_us,
+    )
+
+
+# How a movement is told: (received, sent) wording; fees paid are stored, not told.
+_MOVEMENT_WORDS: dict[MovementKind, tuple[str, str]] = {
+    MovementKind.XDM_IN: ("received {amount} from another domain (XDM)", ""),
+    MovementKind.XDM_OUT: ("", "sent {amount} to another domain (XDM)"),
+    MovementKind.STAKING: ("got {amount} back from staking", "staked {amount}"),
+    MovementKind.OTHER: ("was credited {amount}", "was debited {amount}"),
+    MovementKind.OPERATOR_REWARD: ("operator earned {amount}", ""),
+    MovementKind.OPERATOR_TAX: ("operator collected {amount} tax", ""),
+}
+
+
+def movement_notification(
+    m: Movement, labels: dict[str, str], explorer: str, *, large_out_planck: int
+) -> Notification | None:
+    """A deposit or withdrawal that is not a transfer, told like one (fees are not told)."""
+    words = _MOVEMENT_WORDS.get(m.kind)
+    if words is None:
+        return None
+    amount = format_ai3(m.amount)
+    label = labels.get(m.address, short_address(m.address))
+    incoming = m.direction is Direction.IN
+    wording = (words[0] if incoming else words[1]) or (
+        "was credited {amount}" if incoming else "was debited {amount}"
+    )
+    if incoming:
+        severity = Severity.SUCCESS
+    else:
+        severity = Severity.WARNING if m.amount >= large_out_planck else Severity.INFO
+    fields: list[tuple[str, str]] = [
+        ("Amount", amount),
+        ("Kind", m.kind.value.replace("_", " ")),
+        ("Wallet", _name(m.address, labels)),
+        ("Block", f"#{m.block_number}"),
+    ]
+    if m.source:
+        fields.append(("Event", m.source))
+    if m.operator_id is not None:
+        fields.append(("Operator", str(m.operator_id)))
+    return Notification(
+        dedupe_key=m.dedupe_key,
+        topic=Topic.TRANSFERS,
+        severity=severity,
+        title=f"{label} {wording.format(amount=amount)}",
+        fields=tuple(fields),
+        url=block_url(explorer, m.block_number),
+        occurred_us=m.timestamp_us,
     )
 
 

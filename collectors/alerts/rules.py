@@ -7,6 +7,7 @@ condition at all, and its stored alert is left as it is.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -15,14 +16,12 @@ from collectors.format import ai3, duration, short_id
 from collectors.models.alerts import (
     AI3,
     AlertInputs,
-    BalanceReading,
     Condition,
     FarmState,
     MissKind,
     Policy,
     Rule,
     WalletState,
-    WalletTransfer,
 )
 from collectors.models.notify import Severity
 from collectors.settings import AlertsSettings
@@ -383,24 +382,28 @@ def no_reward(inputs: AlertInputs, settings: AlertsSettings) -> list[Condition]:
 # --- wallets --------------------------------------------------------------------------------
 
 
-def _between(transfer: WalletTransfer, before: BalanceReading, after: BalanceReading) -> bool:
-    """Whether a transfer falls between two balance readings (by block when all are known)."""
-    if transfer.block is not None and before.block is not None and after.block is not None:
-        return before.block < transfer.block <= after.block
-    return before.ts_us < transfer.ts_us <= after.ts_us
-
-
 def _unexplained_drops(wallet: WalletState, tolerance: int, since_us: int) -> list[tuple[int, int]]:
-    """(time, amount) of balance drops that the known transfers do not explain."""
+    """(time, amount) of balance drops that the known movements do not explain.
+
+    Only balances read at settled, processed blocks are compared, against every movement in
+    the blocks between them (transfers, rewards, fees, XDM, staking, other deposits and
+    withdrawals), so a movement seen late or a balance read at another height cannot look like
+    money gone. A pair spanning blocks never scanned is not judged.
+    """
+    readings = [r for r in wallet.readings if r.block is not None]
     drops: list[tuple[int, int]] = []
-    for before, after in zip(wallet.readings, wallet.readings[1:], strict=False):
-        if after.ts_us < since_us:
+    for before, after in itertools.pairwise(readings):
+        lo, hi = before.block or 0, after.block or 0
+        if after.ts_us < since_us or hi <= lo:
+            continue
+        if any(first <= hi and last > lo for first, last in wallet.gaps):
             continue
         moved = sum(
             -t.amount if t.outgoing else t.amount
             for t in wallet.transfers
-            if _between(t, before, after)
+            if t.block is not None and lo < t.block <= hi
         )
+        moved += sum(f.amount for f in wallet.flows if lo < f.block <= hi)
         missing = before.total + moved - after.total
         if missing > tolerance:
             drops.append((after.ts_us, missing))
@@ -421,8 +424,9 @@ def balance_drop(inputs: AlertInputs, settings: AlertsSettings) -> list[Conditio
                 bool(drops),
                 Severity.ERROR,
                 f"Balance of {wallet.label} dropped without a known transfer",
-                f"{ai3(total)} left {wallet.address} with no transfer out on record "
-                "(a fee, a slash, or someone else holding the key). Check it on the explorer.",
+                f"{ai3(total)} left {wallet.address} that no transfer, fee, reward, XDM or "
+                "staking movement on record explains (a slash, or someone else holding the "
+                "key). Check it on the explorer.",
             )
         )
     return out

@@ -135,9 +135,20 @@ class WalletTransfer:
 
 @dataclass(frozen=True, slots=True)
 class BalanceReading:
+    """A balance read at the end of a settled, processed ``block``; None: not comparable."""
+
     ts_us: int
     total: int  # free + reserved
     block: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceFlow:
+    """Known money in (+) or out (-) at ``block`` other than a transfer: a reward, a fee, XDM…"""
+
+    block: int
+    amount: int
+    what: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +157,9 @@ class WalletState:
     label: str
     readings: tuple[BalanceReading, ...] = ()  # oldest first
     transfers: tuple[WalletTransfer, ...] = ()  # oldest first
-    rewards_in: int = 0  # rewards credited between the first and last reading (known income)
+    flows: tuple[BalanceFlow, ...] = ()  # every other known movement, by block
+    # Block ranges never scanned: nothing is known of what moved in them.
+    gaps: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

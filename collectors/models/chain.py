@@ -37,6 +37,23 @@ class RewardKind(StrEnum):
     FEES = "fees"
 
 
+class MovementKind(StrEnum):
+    """Money that moved without a ``Balances.Transfer`` or a farming reward."""
+
+    XDM_IN = "xdm_in"  # Transporter.IncomingTransferSuccessful beside a Balances.Deposit
+    XDM_OUT = "xdm_out"  # Transporter.OutgoingTransferInitiated beside a Balances.Withdraw
+    STAKING = "staking"  # a Domains.* event beside the deposit or withdrawal
+    OTHER = "other"  # nothing beside it says why
+    FEE = "fee"  # TransactionPayment.TransactionFeePaid: the wallet paid for a transaction
+    # Income of an operator the wallet runs (paid into its stake, not its free balance).
+    OPERATOR_REWARD = "operator_reward"
+    OPERATOR_TAX = "operator_tax"
+
+
+# Operator income goes to the operator's stake: it does not change the account's balance.
+STAKE_ONLY = frozenset({MovementKind.OPERATOR_REWARD, MovementKind.OPERATOR_TAX})
+
+
 @dataclass(frozen=True, slots=True)
 class Transfer:
     """A ``Balances.Transfer`` seen from one watched ``address``."""
@@ -78,6 +95,56 @@ class ChainReward:
 
 
 @dataclass(frozen=True, slots=True)
+class Movement:
+    """A deposit, withdrawal, fee or operator income of a watched ``address`` (see MovementKind).
+
+    ``source`` names the event that says why (``Transporter.IncomingTransferSuccessful``), empty
+    when nothing does; ``operator_id`` is set for operator income.
+    """
+
+    address: str
+    kind: MovementKind
+    direction: Direction
+    amount: int
+    block_number: int
+    block_hash: str
+    event_index: int
+    timestamp_us: int | None
+    source: str = ""
+    operator_id: int | None = None
+
+    @property
+    def dedupe_key(self) -> str:
+        return f"movement:{self.block_hash}:{self.event_index}:{self.address}"
+
+    @property
+    def signed_amount(self) -> int:
+        """The change of the account's balance (zero for income paid into a stake)."""
+        if self.kind in STAKE_ONLY:
+            return 0
+        return self.amount if self.direction is Direction.IN else -self.amount
+
+
+class IncidentKind(StrEnum):
+    SLASHED = "slashed"
+    OFFLINE = "offline"
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorIncident:
+    """``Domains.OperatorSlashed``/``OperatorOffline`` of an operator a wallet runs."""
+
+    address: str
+    operator_id: int
+    kind: IncidentKind
+    detail: str
+    block_number: int
+    block_hash: str
+    event_index: int
+    timestamp_us: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class BlockActivity:
     """What one block means for the watched wallets."""
 
@@ -85,10 +152,12 @@ class BlockActivity:
     transfers: tuple[Transfer, ...]
     rewards: tuple[ChainReward, ...]
     unreadable_events: int = 0
+    movements: tuple[Movement, ...] = ()
+    incidents: tuple[OperatorIncident, ...] = ()
 
     @property
     def empty(self) -> bool:
-        return not self.transfers and not self.rewards
+        return not (self.transfers or self.rewards or self.movements or self.incidents)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,12 +174,19 @@ class AccountBalance:
 
 @dataclass(frozen=True, slots=True)
 class BalanceSnapshot:
+    """A balance as of the end of block ``block_number`` (``block_hash``: read at that hash).
+
+    Rows without a hash are from before balances were read at a block, stamped with a block
+    number they were not read at: shown, never compared against movements.
+    """
+
     address: str
     ts_us: int
     block_number: int | None
     free: int
     reserved: int
     frozen: int
+    block_hash: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +196,10 @@ class StoredReward:
     reward: ChainReward
     farmer_id: int | None
     farm_id: str | None
+
+    @property
+    def dedupe_key(self) -> str:
+        return self.reward.dedupe_key
 
 
 @dataclass(frozen=True, slots=True)

@@ -173,6 +173,29 @@ class ChainClient:
             lambda: self._with_client(lambda s: self._balances(s, addresses, block_hash))
         )
 
+    async def settled_balances(
+        self, addresses: Sequence[str], settle_depth: int
+    ) -> tuple[int, str, list[AccountBalance]] | None:
+        """Balances at the end of the block ``settle_depth`` below the best head, read at its hash.
+
+        Returns (number, hash, balances), or None on a chain younger than the settle depth.
+        Reading at a hash ties each balance to the block whose movements it includes.
+        """
+
+        def read(s: SubstrateInterface) -> tuple[int, str, list[AccountBalance]] | None:
+            header = self._rpc(s, "chain_getHeader", [])
+            if not header:
+                raise ChainError("the node returned no best block header")
+            number = int(header["number"], 16) - settle_depth
+            if number < 0:
+                return None
+            block_hash = self._rpc(s, "chain_getBlockHash", [number])
+            if not block_hash:
+                return None
+            return number, str(block_hash), self._balances(s, addresses, block_hash)
+
+        return await self._submit(lambda: self._with_client(read))
+
     # --- worker-thread internals ------------------------------------------------------------
 
     def _with_client(self, fn: Callable[[SubstrateInterface], T]) -> T:

@@ -16,6 +16,7 @@ from collectors.models.alerts import (
     Activity,
     AlertInputs,
     AlertState,
+    BalanceFlow,
     BalanceReading,
     FarmerDay,
     FarmErrorEvent,
@@ -36,6 +37,7 @@ from collectors.models.alerts import (
     WalletState,
     WalletTransfer,
 )
+from collectors.models.chain import Direction, Movement, MovementKind
 from collectors.models.notify import Severity
 from collectors.settings import AlertsSettings
 from collectors.store.database import Database
@@ -575,22 +577,37 @@ class AlertInputReader:
     # --- wallets ----------------------------------------------------------------------------
 
     async def _wallets(self, tables: frozenset[str], now_us: int) -> tuple[WalletState, ...]:
-        if not {"wallets", "wallet_balances", "wallet_transfers"} <= tables:
+        if not {"wallets", "wallet_balances", "wallet_transfers", "chain_blocks"} <= tables:
             return ()
         since = now_us - WALLET_WINDOW_US
+        [cursor] = await self.rows("SELECT COALESCE(MAX(number), -1) AS n FROM chain_blocks")
+        settled = int(cursor["n"])
         out: list[WalletState] = []
-        for w in await self.rows("SELECT address, label FROM wallets ORDER BY label"):
-            balances = await self.rows(
-                "SELECT ts_us, block_number, free, reserved FROM wallet_balances"
-                " WHERE address = ? AND ts_us >= COALESCE((SELECT MAX(ts_us) FROM wallet_balances"
-                " WHERE address = ? AND ts_us < ?), ?) ORDER BY ts_us, id",
-                (w["address"], w["address"], since, since),
+        for w in await self.rows("SELECT address, label, start_block FROM wallets ORDER BY label"):
+            address = w["address"]
+            # Comparable readings: read at a block hash, at or below the processed cursor (every
+            # movement up to it is stored) and not before the wallet was watched.
+            comparable = (
+                "address = ? AND block_hash IS NOT NULL AND block_number <= ? AND block_number >= ?"
             )
+            params = (address, settled, w["start_block"] if w["start_block"] is not None else 0)
+            balances = await self.rows(
+                "SELECT * FROM (SELECT ts_us, block_number, free, reserved, id FROM wallet_balances"
+                f" WHERE {comparable} AND ts_us < ? ORDER BY block_number DESC, id DESC LIMIT 1)"
+                " UNION ALL SELECT ts_us, block_number, free, reserved, id FROM wallet_balances"
+                f" WHERE {comparable} AND ts_us >= ? ORDER BY block_number, id",
+                (*params, since, *params, since),
+            )
+            first_block = balances[0]["block_number"] if balances else settled
             transfers = await self.rows(
                 "SELECT direction, counterparty, amount, block_number, block_hash, event_index,"
-                " ts_us FROM wallet_transfers WHERE address = ? AND ts_us >= ?"
-                " ORDER BY block_number, event_index",
-                (w["address"], since - HOUR_US),
+                " ts_us FROM wallet_transfers WHERE address = ?"
+                " AND (ts_us >= ? OR block_number > ?) ORDER BY block_number, event_index",
+                (address, since - HOUR_US, first_block),
+            )
+            flows = await self._flows(tables, address, first_block)
+            gaps = await self.rows(
+                "SELECT from_block, to_block FROM chain_gaps WHERE to_block > ?", (first_block,)
             )
             keys = [f"transfer:{t['block_hash']}:{t['event_index']}" for t in transfers]
             announced = {
@@ -603,7 +620,7 @@ class AlertInputReader:
             }
             out.append(
                 WalletState(
-                    address=w["address"],
+                    address=address,
                     label=w["label"],
                     readings=tuple(
                         BalanceReading(
@@ -625,9 +642,45 @@ class AlertInputReader:
                         )
                         for t in transfers
                     ),
+                    flows=flows,
+                    gaps=tuple((g["from_block"], g["to_block"]) for g in gaps),
                 )
             )
         return tuple(out)
+
+    async def _flows(
+        self, tables: frozenset[str], address: str, after_block: int
+    ) -> tuple[BalanceFlow, ...]:
+        """Rewards, fees and other movements of ``address`` in blocks above ``after_block``."""
+        flows: list[BalanceFlow] = []
+        if "chain_rewards" in tables:
+            flows += [
+                BalanceFlow(r["block_number"], int(r["amount"]), r["kind"])
+                for r in await self.rows(
+                    "SELECT block_number, amount, kind FROM chain_rewards"
+                    " WHERE address = ? AND block_number > ?",
+                    (address, after_block),
+                )
+            ]
+        if "wallet_movements" in tables:
+            for r in await self.rows(
+                "SELECT block_number, amount, kind, direction FROM wallet_movements"
+                " WHERE address = ? AND block_number > ?",
+                (address, after_block),
+            ):
+                movement = Movement(
+                    address,
+                    MovementKind(r["kind"]),
+                    Direction(r["direction"]),
+                    int(r["amount"]),
+                    r["block_number"],
+                    "",
+                    0,
+                    None,
+                )
+                if movement.signed_amount:
+                    flows.append(BalanceFlow(r["block_number"], movement.signed_amount, r["kind"]))
+        return tuple(sorted(flows, key=lambda f: f.block))
 
     # --- the daily summary ------------------------------------------------------------------
 

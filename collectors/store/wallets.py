@@ -18,6 +18,10 @@ from collectors.models.chain import (
     ChainReward,
     Direction,
     Gap,
+    IncidentKind,
+    Movement,
+    MovementKind,
+    OperatorIncident,
     RewardKind,
     StoredReward,
     Transfer,
@@ -31,7 +35,8 @@ from collectors.store.outbox import enqueue_in
 # The ``rewards.outcome`` the log pipeline stores for a "Successfully signed reward hash" line.
 SIGNED_REWARD_OUTCOME = RewardOutcome.SIGNED.value
 
-Announcer = Callable[[Transfer | StoredReward], Notification | None]
+Fact = Transfer | StoredReward | Movement
+Announcer = Callable[[Fact], Notification | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +52,20 @@ class RecordResult:
     transfers: int
     rewards: int
     announced: int
+    movements: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Rewind:
+    """What forgetting the blocks above a fork point removed.
+
+    ``removed``: the stored facts of the abandoned blocks (each with its ``dedupe_key``, which is
+    also its announcement's key); ``balances``: balance readings taken on the abandoned branch.
+    """
+
+    blocks: tuple[int, ...]
+    removed: tuple[Fact, ...] = ()
+    balances: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +163,7 @@ class WalletStore:
         ``announce`` turns each newly stored row into a notification, enqueued in the same
         transaction; rows already stored (a re-scan) are neither duplicated nor re-announced.
         """
-        transfers = rewards = announced = 0
+        transfers = rewards = announced = movements = 0
         async with self._db.transaction() as conn:
             if advance_cursor:
                 b = activity.block
@@ -152,6 +171,12 @@ class WalletStore:
                     "INSERT OR REPLACE INTO chain_blocks (number, hash, parent_hash, ts_us,"
                     " processed_us) VALUES (?, ?, ?, ?, ?)",
                     (b.number, b.hash, b.parent_hash, b.timestamp_us, now_us),
+                )
+                # A balance read at this height on a branch that lost says nothing any more.
+                await conn.execute(
+                    "DELETE FROM wallet_balances WHERE block_number = ? AND block_hash IS NOT NULL"
+                    " AND block_hash != ?",
+                    (b.number, b.hash),
                 )
             for t in activity.transfers:
                 cursor = await conn.execute(
@@ -182,39 +207,92 @@ class WalletStore:
                 rewards += 1
                 if announce and (n := announce(stored)) and await enqueue_in(conn, n, now_us):
                     announced += 1
-        return RecordResult(transfers, rewards, announced)
+            for m in activity.movements:
+                cursor = await conn.execute(
+                    "INSERT OR IGNORE INTO wallet_movements (address, kind, direction, amount,"
+                    " block_number, block_hash, event_index, ts_us, source, operator_id)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        m.address,
+                        m.kind.value,
+                        m.direction.value,
+                        str(m.amount),
+                        m.block_number,
+                        m.block_hash,
+                        m.event_index,
+                        m.timestamp_us,
+                        m.source,
+                        m.operator_id,
+                    ),
+                )
+                if cursor.rowcount != 1:
+                    continue
+                movements += 1
+                if announce and (n := announce(m)) and await enqueue_in(conn, n, now_us):
+                    announced += 1
+            await conn.executemany(
+                "INSERT OR IGNORE INTO operator_incidents (address, operator_id, kind, detail,"
+                " block_number, block_hash, event_index, ts_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        i.address,
+                        i.operator_id,
+                        i.kind.value,
+                        i.detail,
+                        i.block_number,
+                        i.block_hash,
+                        i.event_index,
+                        i.timestamp_us,
+                    )
+                    for i in activity.incidents
+                ],
+            )
+        return RecordResult(transfers, rewards, announced, movements)
 
-    async def rewind_to(self, number: int) -> list[int]:
+    async def rewind_to(self, number: int) -> Rewind:
         """Forget processed blocks above ``number`` (abandoned by a reorg) and their rows.
 
-        Their notifications still waiting in the outbox are withdrawn in the same transaction.
+        Their notifications still waiting in the outbox are withdrawn in the same transaction;
+        what was removed is returned, for corrections of what was already told.
         """
+        removed: list[Fact] = []
+        balances = 0
         async with self._db.transaction() as conn:
             async with conn.execute(
                 "SELECT number, hash FROM chain_blocks WHERE number > ? ORDER BY number", (number,)
             ) as cur:
                 abandoned = [(r["number"], r["hash"]) for r in await cur.fetchall()]
             for _, block_hash in abandoned:
-                keys: list[str] = []
                 async with conn.execute(
-                    "SELECT DISTINCT event_index FROM wallet_transfers WHERE block_hash = ?",
+                    "SELECT * FROM wallet_transfers WHERE block_hash = ? ORDER BY event_index",
                     (block_hash,),
                 ) as cur:
-                    keys += [f"transfer:{block_hash}:{r[0]}" for r in await cur.fetchall()]
+                    removed += [_transfer(r) for r in await cur.fetchall()]
                 async with conn.execute(
-                    "SELECT event_index FROM chain_rewards WHERE block_hash = ?", (block_hash,)
+                    "SELECT * FROM chain_rewards WHERE block_hash = ? ORDER BY event_index",
+                    (block_hash,),
                 ) as cur:
-                    keys += [f"reward:{block_hash}:{r[0]}" for r in await cur.fetchall()]
-                await conn.executemany(
-                    "DELETE FROM outbox WHERE dedupe_key = ? AND state = 'pending'",
-                    [(k,) for k in keys],
-                )
+                    removed += [_stored_reward(r) for r in await cur.fetchall()]
+                async with conn.execute(
+                    "SELECT * FROM wallet_movements WHERE block_hash = ? ORDER BY event_index",
+                    (block_hash,),
+                ) as cur:
+                    removed += [_movement(r) for r in await cur.fetchall()]
+                for table in ("wallet_transfers", "chain_rewards", "wallet_movements"):
+                    await conn.execute(f"DELETE FROM {table} WHERE block_hash = ?", (block_hash,))
                 await conn.execute(
-                    "DELETE FROM wallet_transfers WHERE block_hash = ?", (block_hash,)
+                    "DELETE FROM operator_incidents WHERE block_hash = ?", (block_hash,)
                 )
-                await conn.execute("DELETE FROM chain_rewards WHERE block_hash = ?", (block_hash,))
+                cursor = await conn.execute(
+                    "DELETE FROM wallet_balances WHERE block_hash = ?", (block_hash,)
+                )
+                balances += cursor.rowcount
+            await conn.executemany(
+                "DELETE FROM outbox WHERE dedupe_key = ? AND state = 'pending'",
+                sorted({(f.dedupe_key,) for f in removed}),
+            )
             await conn.execute("DELETE FROM chain_blocks WHERE number > ?", (number,))
-        return [n for n, _ in abandoned]
+        return Rewind(tuple(n for n, _ in abandoned), tuple(removed), balances)
 
     async def prune_blocks(self, below: int) -> None:
         """Drop cursor history older than ``below`` (kept only for reorg walks)."""
@@ -268,12 +346,13 @@ class WalletStore:
                 ):
                     continue
                 await conn.execute(
-                    "INSERT INTO wallet_balances (address, ts_us, block_number, free, reserved,"
-                    " frozen) VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO wallet_balances (address, ts_us, block_number, block_hash, free,"
+                    " reserved, frozen) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (
                         s.address,
                         s.ts_us,
                         s.block_number,
+                        s.block_hash,
                         str(s.free),
                         str(s.reserved),
                         str(s.frozen),
@@ -311,6 +390,37 @@ class WalletStore:
             (address, address, since_us, since_us, limit),
         ) as cur:
             return [_transfer(r) for r in await cur.fetchall()]
+
+    async def movements(
+        self, address: str | None = None, since_us: int | None = None, limit: int = 50
+    ) -> list[Movement]:
+        """Deposits, withdrawals, fees and operator income; newest first."""
+        async with self._db.conn.execute(
+            "SELECT * FROM wallet_movements WHERE (? IS NULL OR address = ?)"
+            " AND (? IS NULL OR ts_us >= ?) ORDER BY block_number DESC, event_index DESC LIMIT ?",
+            (address, address, since_us, since_us, limit),
+        ) as cur:
+            return [_movement(r) for r in await cur.fetchall()]
+
+    async def incidents(self, since_us: int) -> list[OperatorIncident]:
+        """Operator slashes and offline reports since ``since_us``, oldest first."""
+        async with self._db.conn.execute(
+            "SELECT * FROM operator_incidents WHERE ts_us >= ? ORDER BY block_number, event_index",
+            (since_us,),
+        ) as cur:
+            return [
+                OperatorIncident(
+                    address=r["address"],
+                    operator_id=r["operator_id"],
+                    kind=IncidentKind(r["kind"]),
+                    detail=r["detail"],
+                    block_number=r["block_number"],
+                    block_hash=r["block_hash"],
+                    event_index=r["event_index"],
+                    timestamp_us=r["ts_us"],
+                )
+                for r in await cur.fetchall()
+            ]
 
     async def chain_rewards(
         self,
@@ -444,6 +554,7 @@ def _snapshot(row: aiosqlite.Row) -> BalanceSnapshot:
         free=int(row["free"]),
         reserved=int(row["reserved"]),
         frozen=int(row["frozen"]),
+        block_hash=row["block_hash"],
     )
 
 
@@ -458,6 +569,21 @@ def _transfer(row: aiosqlite.Row) -> Transfer:
         event_index=row["event_index"],
         extrinsic_index=row["extrinsic_index"],
         timestamp_us=row["ts_us"],
+    )
+
+
+def _movement(row: aiosqlite.Row) -> Movement:
+    return Movement(
+        address=row["address"],
+        kind=MovementKind(row["kind"]),
+        direction=Direction(row["direction"]),
+        amount=int(row["amount"]),
+        block_number=row["block_number"],
+        block_hash=row["block_hash"],
+        event_index=row["event_index"],
+        timestamp_us=row["ts_us"],
+        source=row["source"],
+        operator_id=row["operator_id"],
     )
 
 

@@ -73,6 +73,93 @@ def deposit(who: bytes, amount: int) -> dict[str, Any]:
     }
 
 
+def withdraw(who: bytes, amount: int, extrinsic: int | None = None) -> dict[str, Any]:
+    return {
+        "phase": {"ApplyExtrinsic": extrinsic} if extrinsic is not None else "Finalization",
+        "event": {"Balances": {"Withdraw": {"who": _hex(who), "amount": amount}}},
+        "topics": [],
+    }
+
+
+def deposit_in(who: bytes, amount: int, extrinsic: int) -> dict[str, Any]:
+    """A ``Balances.Deposit`` inside an extrinsic (a fee refund, an XDM credit)."""
+    return {
+        "phase": {"ApplyExtrinsic": extrinsic},
+        "event": {"Balances": {"Deposit": {"who": _hex(who), "amount": amount}}},
+        "topics": [],
+    }
+
+
+def fee_paid(who: bytes, actual_fee: int, extrinsic: int, tip: int = 0) -> dict[str, Any]:
+    return {
+        "phase": {"ApplyExtrinsic": extrinsic},
+        "event": {
+            "TransactionPayment": {
+                "TransactionFeePaid": {"who": _hex(who), "actual_fee": actual_fee, "tip": tip}
+            }
+        },
+        "topics": [],
+    }
+
+
+def paid_transfer(
+    sender: bytes, receiver: bytes, amount: int, fee: int, extrinsic: int = 1
+) -> list[dict[str, Any]]:
+    """A signed transfer as the runtime emits it: fee withdrawn, transfer, refund, fee paid."""
+    return [
+        withdraw(sender, fee + fee // 2, extrinsic),
+        transfer(sender, receiver, amount, extrinsic),
+        deposit_in(sender, fee // 2, extrinsic),
+        fee_paid(sender, fee, extrinsic),
+    ]
+
+
+def xdm_in(who: bytes, amount: int, extrinsic: int = 1, domain: int = 0) -> list[dict[str, Any]]:
+    return [
+        deposit_in(who, amount, extrinsic),
+        {
+            "phase": {"ApplyExtrinsic": extrinsic},
+            "event": {
+                "Transporter": {
+                    "IncomingTransferSuccessful": {
+                        "chain_id": {"Domain": domain},
+                        "message_id": (0, 1),
+                        "amount": amount,
+                    }
+                }
+            },
+            "topics": [],
+        },
+    ]
+
+
+def xdm_out(who: bytes, amount: int, extrinsic: int = 1, domain: int = 0) -> list[dict[str, Any]]:
+    return [
+        withdraw(who, amount, extrinsic),
+        {
+            "phase": {"ApplyExtrinsic": extrinsic},
+            "event": {
+                "Transporter": {
+                    "OutgoingTransferInitiated": {
+                        "chain_id": {"Domain": domain},
+                        "message_id": (0, 2),
+                        "amount": amount,
+                    }
+                }
+            },
+            "topics": [],
+        },
+    ]
+
+
+def domains_event(name: str, attributes: dict[str, Any], extrinsic: int | None = None) -> dict:
+    return {
+        "phase": {"ApplyExtrinsic": extrinsic} if extrinsic is not None else "Finalization",
+        "event": {"Domains": {name: attributes}},
+        "topics": [],
+    }
+
+
 def block_reward(author: bytes, amount: int) -> dict[str, Any]:
     return {
         "phase": "Finalization",
@@ -135,6 +222,8 @@ class FakeBlock:
     events: list[dict[str, Any]]
     timestamp_ms: int
     encoded_events: str | None = None
+    # The accounts' state at the end of this block (what state_getStorage at its hash reads).
+    balances: dict[bytes, Balance] = field(default_factory=dict)
 
 
 @dataclass
@@ -144,9 +233,40 @@ class Balance:
     frozen: int = 0
 
 
+def _apply(balances: dict[bytes, Balance], events: list[dict[str, Any]]) -> None:
+    """What the events of a block do to free balances, as the runtime does it."""
+
+    def change(account: str, delta: int) -> None:
+        key = bytes.fromhex(account[2:])
+        balance = balances.setdefault(key, Balance(0))
+        balance.free += delta
+
+    for record in events:
+        for pallet, inner in record["event"].items():
+            if pallet != "Balances":
+                continue
+            for name, a in inner.items():
+                if name == "Transfer":
+                    change(a["from"], -a["amount"])
+                    change(a["to"], a["amount"])
+                elif name in ("Deposit", "Minted"):
+                    change(a["who"], a["amount"])
+                elif name in ("Withdraw", "Burned", "Slashed"):
+                    change(a["who"], -a["amount"])
+
+
+def _copy(balances: dict[bytes, Balance]) -> dict[bytes, Balance]:
+    return {k: Balance(v.free, v.reserved, v.frozen) for k, v in balances.items()}
+
+
 @dataclass
 class FakeChain:
-    """Blocks by hash, the canonical branch by number, account balances."""
+    """Blocks by hash, the canonical branch by number, account balances.
+
+    ``balances`` is the state at the best block: a test may change it directly (money moving
+    with no event at all); each new block applies its events' balance changes to it and keeps
+    a copy, so a balance read at an older block's hash is what it was then.
+    """
 
     blocks: dict[str, FakeBlock] = field(default_factory=dict)
     canonical: list[str] = field(default_factory=list)
@@ -159,12 +279,26 @@ class FakeChain:
         seed = f"{number}:{branch}:{self._salt}".encode()
         return "0x" + hashlib.blake2b(seed, digest_size=32).hexdigest()
 
-    def add_block(self, events: list[dict[str, Any]] | None = None, *, branch: int = 0) -> str:
+    def add_block(
+        self,
+        events: list[dict[str, Any]] | None = None,
+        *,
+        branch: int = 0,
+        interval_ms: int = 6_000,
+    ) -> str:
         number = len(self.canonical)
         parent = self.canonical[-1] if self.canonical else GENESIS_PARENT
+        if self.canonical:
+            # Changes made directly since the last block belong to the block that was best.
+            self.blocks[parent].balances = _copy(self.balances)
+            timestamp = self.blocks[parent].timestamp_ms + interval_ms
+        else:
+            timestamp = self.start_ms
+        events = list(events or [])
+        _apply(self.balances, events)
         block_hash = self._new_hash(number, branch)
         self.blocks[block_hash] = FakeBlock(
-            number, block_hash, parent, list(events or []), self.start_ms + number * 6_000
+            number, block_hash, parent, events, timestamp, balances=_copy(self.balances)
         )
         self.canonical.append(block_hash)
         return block_hash
@@ -176,6 +310,7 @@ class FakeChain:
     def reorg(self, keep_through: int, new_blocks: list[list[dict[str, Any]]]) -> None:
         """Abandon every block above ``keep_through`` and build ``new_blocks`` on it instead."""
         del self.canonical[keep_through + 1 :]
+        self.balances = _copy(self.blocks[self.canonical[keep_through]].balances)
         for events in new_blocks:
             self.add_block(events, branch=1)
 
@@ -376,7 +511,8 @@ class FakeRpcNode:
             )
         if key.startswith(rt.account_prefix):
             public_key = bytes.fromhex(key[-64:])
-            balance = self.chain.balances.get(public_key)
+            state = self.chain.balances if block is self.chain.best else block.balances
+            balance = state.get(public_key)
             if balance is None:
                 return None
             return rt.encode(

@@ -224,7 +224,10 @@ async def test_balance_drop_and_large_transfer_from_the_wallet_store(
     t0 = clock.now_us()
 
     async def balance(block: int, free: int) -> None:
-        snap = BalanceSnapshot(address, clock.now_us(), block, free * AI3, 0, 0)
+        # Read at a block the follower has processed (so every movement up to it is stored).
+        b = ChainBlock(block, f"0x{block:064x}", f"0x{block - 1:064x}", clock.now_us())
+        await wallets.record_block(BlockActivity(b, (), ()), clock.now_us())
+        snap = BalanceSnapshot(address, clock.now_us(), block, free * AI3, 0, 0, b.hash)
         await wallets.record_balances([snap], history_every_us=0)
 
     async def transfer(block: int, amount: int, *, announced: bool) -> None:

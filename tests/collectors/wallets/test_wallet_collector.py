@@ -310,16 +310,27 @@ async def test_new_wallet_scan_back_is_stored_quietly_without_duplicates(
 
 async def test_balances_polled_and_kept_for_charts(rig: Rig, clock: FakeClock) -> None:
     rig.node.chain.balances[ALICE_KEY] = Balance(free=10 * AI3, reserved=AI3, frozen=2 * AI3)
+    rig.node.chain.add_blocks(3)  # read at the settled head: block 9, where the change was
     await rig.collector.poll_balances()
     clock.advance(60)
     await rig.collector.poll_balances()  # unchanged and recent: not stored again
     rig.node.chain.balances[ALICE_KEY] = Balance(free=11 * AI3, reserved=AI3, frozen=2 * AI3)
+    rig.node.chain.add_blocks(2)
+    await rig.collector.poll_balances()  # 2 deep: not settled, the old balance is read
+    rig.node.chain.add_block()
     clock.advance(60)
     await rig.collector.poll_balances()
     clock.advance(16 * 60)
     await rig.collector.poll_balances()  # unchanged but 15 minutes old: a chart point
     history = await rig.store.balance_history(ALICE, 0)
     assert [h.free for h in history] == [10 * AI3, 11 * AI3, 11 * AI3]
+    # Each stored with the block it was read at.
+    chain = rig.node.chain
+    assert [(h.block_number, h.block_hash) for h in history] == [
+        (9, chain.canonical[9]),
+        (12, chain.canonical[12]),
+        (12, chain.canonical[12]),
+    ]
     latest = (await rig.store.latest_balances())[ALICE]
     assert (latest.free, latest.reserved, latest.frozen) == (11 * AI3, AI3, 2 * AI3)
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 from collectors.chain import ss58
 from collectors.clock import FakeClock
 from collectors.models.chain import (
+    BalanceSnapshot,
     BlockActivity,
     ChainBlock,
     ChainReward,
     Direction,
     Gap,
+    Movement,
+    MovementKind,
     RewardKind,
     StoredReward,
     Transfer,
@@ -36,9 +39,8 @@ def activity(number: int, tag: str = "a", amount: int = HUGE) -> BlockActivity:
     return BlockActivity(b, (t,), (r,))
 
 
-def announce(fact: Transfer | StoredReward) -> Notification:
-    key = fact.dedupe_key if isinstance(fact, Transfer) else fact.reward.dedupe_key
-    return Notification(key, Topic.TRANSFERS, Severity.INFO, "x")
+def announce(fact: Transfer | StoredReward | Movement) -> Notification:
+    return Notification(fact.dedupe_key, Topic.TRANSFERS, Severity.INFO, "x")
 
 
 async def test_exact_amounts_round_trip_and_nothing_twice(db: Database, clock: FakeClock) -> None:
@@ -68,9 +70,27 @@ async def test_rewind_removes_abandoned_rows_and_their_unsent_notifications(
     ][:1]
     await outbox.mark_sent(sent.id, clock.now_us())
 
-    removed = await store.rewind_to(5)
+    xdm = Movement(ALICE, MovementKind.XDM_IN, Direction.IN, 7, 6, "0xa6", 4, None, "x")
+    await store.record_block(
+        BlockActivity(block(6), (), (), movements=(xdm,)), clock.now_us(), announce=announce
+    )
+    on_branch = BalanceSnapshot(ALICE, clock.now_us(), 6, 5, 0, 0, "0xa6")
+    await store.record_balances([on_branch], history_every_us=0)
 
-    assert removed == [6, 7]
+    rewind = await store.rewind_to(5)
+
+    assert rewind.blocks == (6, 7)
+    # What was removed, typed, with the keys its announcements carry.
+    assert [f.dedupe_key for f in rewind.removed] == [
+        "transfer:0xa6:1",
+        "reward:0xa6:2",
+        f"movement:0xa6:4:{ALICE}",
+        "transfer:0xa7:1",
+        "reward:0xa7:2",
+    ]
+    assert rewind.balances == 1
+    assert await store.movements(ALICE) == []
+    assert await store.latest_balances() == {}
     assert [t.block_number for t in await store.transfers(ALICE)] == [5]
     assert [s.reward.block_number for s in await store.chain_rewards(0, 2**62)] == [5]
     keys = {i.notification.dedupe_key for i in await outbox.due(clock.now_us(), 100)}
