@@ -372,7 +372,8 @@ def wallet_embeds(wallet: WalletView, explorer_url: str) -> list[discord.Embed]:
         f"Wallet {wallet.label}",
         f"[`{wallet.address}`]({base}/account/{wallet.address})\n"
         f"Balance **{ai3(wallet.balance)}** as of {when(wallet.balance_us)}\n"
-        f"Rewards in 24 h: {ai3(wallet.rewards_24h_amount)}",
+        f"Rewards in 24 h: {ai3(wallet.rewards_24h_amount)}\n"
+        f"Moved in 24 h: in {ai3(wallet.moved_in_24h)}, out {ai3(wallet.moved_out_24h)}",
         SEVERITY_COLOURS[Severity.INFO],
     )
 
@@ -382,9 +383,13 @@ def wallet_embeds(wallet: WalletView, explorer_url: str) -> list[discord.Embed]:
         if t.extrinsic:
             where = f"[{t.extrinsic}]({base}/extrinsic/{t.extrinsic})"
         who = f" {short_address(t.counterparty)}" if t.counterparty else ""
+        if t.kind:
+            who = f" ({t.kind})"
         return f"{arrow} {ai3(t.amount)}{who} {where} {when(t.ts_us)}".strip()
 
     b.lines("Recent transfers", [line(t) for t in wallet.transfers] or ["none"])
+    if wallet.movements:
+        b.lines("Other movements (XDM, staking…)", [line(t) for t in wallet.movements])
     b.lines("Recent rewards", [line(t) for t in wallet.rewards] or ["none"])
     return b.embeds
 

@@ -114,6 +114,9 @@ class Wallet(_Section):
     operator_id: int | None = Field(
         default=None, ge=0, description="domain operator this wallet runs (income, slash alerts)"
     )
+    low_balance_ai3: float | None = Field(
+        default=None, ge=0, description="alert while the free balance is below this (off: unset)"
+    )
 
     @field_validator("address")
     @classmethod

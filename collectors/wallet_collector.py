@@ -148,7 +148,10 @@ class WalletCollector:
                 farmer = await self._farmers.ensure(w.farmer, now)
                 farmer_id = farmer.id
                 self._farmer_names[farmer.id] = farmer.name
-            configs.append(WalletConfig(w.address, w.label, farmer_id, w.scan_back_blocks))
+            low = to_planck(w.low_balance_ai3) if w.low_balance_ai3 is not None else None
+            configs.append(
+                WalletConfig(w.address, w.label, farmer_id, w.scan_back_blocks, low, w.operator_id)
+            )
         self._wallets = await self._store.sync_wallets(configs, now)
         self._watched = frozenset(w.address for w in self._wallets)
         self._labels = {w.address: w.label for w in self._wallets}

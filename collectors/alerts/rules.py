@@ -23,6 +23,7 @@ from collectors.models.alerts import (
     Rule,
     WalletState,
 )
+from collectors.models.chain import IncidentKind
 from collectors.models.notify import Severity
 from collectors.settings import AlertsSettings
 
@@ -45,8 +46,10 @@ DEFAULT_GRACE_S: dict[Rule, float] = {
     Rule.NODE_LOW_PEERS: 600.0,
 }
 # Rules about past events: reminding is noise; some have nothing to "resolve" either.
-NO_REMIND = frozenset({Rule.MISSED_REWARDS, Rule.BALANCE_DROP, Rule.LARGE_TRANSFER_OUT})
-NO_RESOLVE_MESSAGE = frozenset({Rule.BALANCE_DROP, Rule.LARGE_TRANSFER_OUT})
+NO_REMIND = frozenset(
+    {Rule.MISSED_REWARDS, Rule.BALANCE_DROP, Rule.LARGE_TRANSFER_OUT, Rule.OPERATOR_INCIDENT}
+)
+NO_RESOLVE_MESSAGE = frozenset({Rule.BALANCE_DROP, Rule.LARGE_TRANSFER_OUT, Rule.OPERATOR_INCIDENT})
 
 MISS_NAMES = {
     MissKind.FAILED_SOLUTION: "failed solution",
@@ -455,6 +458,50 @@ def large_transfer_out(inputs: AlertInputs, settings: AlertsSettings) -> list[Co
     return out
 
 
+def low_balance(inputs: AlertInputs, settings: AlertsSettings) -> list[Condition]:
+    """A wallet whose free balance fell below its own threshold (set per wallet; off unset)."""
+    out: list[Condition] = []
+    for wallet in inputs.wallets:
+        if wallet.low_balance is None or wallet.free is None:
+            continue
+        out.append(
+            Condition(
+                Rule.LOW_BALANCE,
+                wallet.address,
+                wallet.free < wallet.low_balance,
+                Severity.WARNING,
+                f"Balance of {wallet.label} is low: {ai3(wallet.free)}",
+                f"The free balance of {wallet.address} is {ai3(wallet.free)}, below the "
+                f"{ai3(wallet.low_balance)} set for it. Top it up before fees fail.",
+            )
+        )
+    return out
+
+
+def operator_incident(inputs: AlertInputs, settings: AlertsSettings) -> list[Condition]:
+    """A slash or an offline report of an operator a wallet runs: told once, then history."""
+    out: list[Condition] = []
+    for wallet in inputs.wallets:
+        for incident in wallet.incidents:
+            slashed = incident.kind is IncidentKind.SLASHED
+            when = incident.timestamp_us if incident.timestamp_us is not None else inputs.now_us
+            out.append(
+                Condition(
+                    Rule.OPERATOR_INCIDENT,
+                    f"{wallet.address}:{incident.block_hash}:{incident.event_index}",
+                    inputs.now_us - when <= BALANCE_WINDOW_US,
+                    Severity.ERROR if slashed else Severity.WARNING,
+                    f"Operator {incident.operator_id} of {wallet.label} "
+                    + ("was slashed" if slashed else "was marked offline"),
+                    f"Domains.Operator{'Slashed' if slashed else 'Offline'} at block "
+                    f"#{incident.block_number}"
+                    + (f": {incident.detail}" if incident.detail else "")
+                    + ". Check the operator node.",
+                )
+            )
+    return out
+
+
 RULES: dict[Rule, Callable[[AlertInputs, AlertsSettings], list[Condition]]] = {
     Rule.ENDPOINT_DOWN: endpoint_down,
     Rule.LOGS_SILENT: logs_silent,
@@ -467,6 +514,8 @@ RULES: dict[Rule, Callable[[AlertInputs, AlertsSettings], list[Condition]]] = {
     Rule.NO_REWARD: no_reward,
     Rule.BALANCE_DROP: balance_drop,
     Rule.LARGE_TRANSFER_OUT: large_transfer_out,
+    Rule.LOW_BALANCE: low_balance,
+    Rule.OPERATOR_INCIDENT: operator_incident,
 }
 
 

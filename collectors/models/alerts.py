@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from collectors.models.chain import OperatorIncident
 from collectors.models.notify import Severity
 
 AI3 = 10**18
@@ -25,6 +26,8 @@ class Rule(StrEnum):
     NO_REWARD = "no_reward"
     BALANCE_DROP = "balance_drop"
     LARGE_TRANSFER_OUT = "large_transfer_out"
+    LOW_BALANCE = "low_balance"
+    OPERATOR_INCIDENT = "operator_incident"
 
 
 class MissKind(StrEnum):
@@ -160,6 +163,9 @@ class WalletState:
     flows: tuple[BalanceFlow, ...] = ()  # every other known movement, by block
     # Block ranges never scanned: nothing is known of what moved in them.
     gaps: tuple[tuple[int, int], ...] = ()
+    free: int | None = None  # the latest free balance read
+    low_balance: int | None = None  # alert below this free balance; None: off
+    incidents: tuple[OperatorIncident, ...] = ()  # slashes/offline of the operator it runs
 
 
 @dataclass(frozen=True, slots=True)

@@ -170,6 +170,7 @@ class TransferEntry:
     counterparty: str | None
     amount: int
     extrinsic: str | None
+    kind: str | None = None  # a movement that is not a transfer: "XDM in", "staking"…
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +182,11 @@ class WalletView:
     transfers: tuple[TransferEntry, ...]
     rewards: tuple[TransferEntry, ...]
     rewards_24h_amount: int
+    # XDM, staking and other deposits/withdrawals, operator income (fees paid are not listed).
+    movements: tuple[TransferEntry, ...] = ()
+    # Money in and out over 24 h: transfers and those movements.
+    moved_in_24h: int = 0
+    moved_out_24h: int = 0
 
 
 @dataclass(frozen=True, slots=True)

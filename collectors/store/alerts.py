@@ -37,7 +37,13 @@ from collectors.models.alerts import (
     WalletState,
     WalletTransfer,
 )
-from collectors.models.chain import Direction, Movement, MovementKind
+from collectors.models.chain import (
+    Direction,
+    IncidentKind,
+    Movement,
+    MovementKind,
+    OperatorIncident,
+)
 from collectors.models.notify import Severity
 from collectors.settings import AlertsSettings
 from collectors.store.database import Database
@@ -583,8 +589,14 @@ class AlertInputReader:
         [cursor] = await self.rows("SELECT COALESCE(MAX(number), -1) AS n FROM chain_blocks")
         settled = int(cursor["n"])
         out: list[WalletState] = []
-        for w in await self.rows("SELECT address, label, start_block FROM wallets ORDER BY label"):
+        incidents = await self._incidents(tables, since)
+        for w in await self.rows("SELECT * FROM wallets ORDER BY label"):
             address = w["address"]
+            latest = await self.rows(
+                "SELECT free FROM wallet_balances WHERE address = ? ORDER BY id DESC LIMIT 1",
+                (address,),
+            )
+            low = w["low_balance"]
             # Comparable readings: read at a block hash, at or below the processed cursor (every
             # movement up to it is stored) and not before the wallet was watched.
             comparable = (
@@ -644,9 +656,32 @@ class AlertInputReader:
                     ),
                     flows=flows,
                     gaps=tuple((g["from_block"], g["to_block"]) for g in gaps),
+                    free=int(latest[0]["free"]) if latest else None,
+                    low_balance=int(low) if low is not None else None,
+                    incidents=tuple(i for i in incidents if i.address == address),
                 )
             )
         return tuple(out)
+
+    async def _incidents(self, tables: frozenset[str], since_us: int) -> list[OperatorIncident]:
+        if "operator_incidents" not in tables:
+            return []
+        return [
+            OperatorIncident(
+                address=r["address"],
+                operator_id=r["operator_id"],
+                kind=IncidentKind(r["kind"]),
+                detail=r["detail"],
+                block_number=r["block_number"],
+                block_hash=r["block_hash"],
+                event_index=r["event_index"],
+                timestamp_us=r["ts_us"],
+            )
+            for r in await self.rows(
+                "SELECT * FROM operator_incidents WHERE ts_us >= ? ORDER BY block_number",
+                (since_us,),
+            )
+        ]
 
     async def _flows(
         self, tables: frozenset[str], address: str, after_block: int
@@ -816,6 +851,18 @@ class AlertInputReader:
                     moved_out += int(r["amount"])
                 else:
                     moved_in += int(r["amount"])
+            if "wallet_movements" in await self.tables():
+                # XDM, staking and other deposits/withdrawals move money like transfers do.
+                for r in await self.rows(
+                    "SELECT direction, amount FROM wallet_movements WHERE address = ?"
+                    " AND ts_us >= ? AND ts_us < ? AND kind IN ('xdm_in', 'xdm_out', 'staking',"
+                    " 'other')",
+                    (w["address"], start_us, end_us),
+                ):
+                    if r["direction"] == "out":
+                        moved_out += int(r["amount"])
+                    else:
+                        moved_in += int(r["amount"])
             balance_rows = await self.rows(
                 "SELECT free, reserved FROM wallet_balances WHERE address = ? AND ts_us < ?"
                 " ORDER BY ts_us DESC, id DESC LIMIT 1",

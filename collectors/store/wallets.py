@@ -45,6 +45,8 @@ class WalletConfig:
     label: str
     farmer_id: int | None
     scan_back_blocks: int
+    low_balance: int | None = None  # smallest unit; None: no low-balance alert
+    operator_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,10 +93,20 @@ class WalletStore:
             for w in configured:
                 await conn.execute(
                     "INSERT INTO wallets (address, label, farmer_id, added_us, start_block,"
-                    " scan_back_blocks, scan_back_done) VALUES (?, ?, ?, ?, NULL, ?, 0)"
+                    " scan_back_blocks, scan_back_done, low_balance, operator_id)"
+                    " VALUES (?, ?, ?, ?, NULL, ?, 0, ?, ?)"
                     " ON CONFLICT(address) DO UPDATE SET label = excluded.label,"
-                    " farmer_id = excluded.farmer_id",
-                    (w.address, w.label, w.farmer_id, now_us, w.scan_back_blocks),
+                    " farmer_id = excluded.farmer_id, low_balance = excluded.low_balance,"
+                    " operator_id = excluded.operator_id",
+                    (
+                        w.address,
+                        w.label,
+                        w.farmer_id,
+                        now_us,
+                        w.scan_back_blocks,
+                        str(w.low_balance) if w.low_balance is not None else None,
+                        w.operator_id,
+                    ),
                 )
         wanted = {w.address for w in configured}
         return [w for w in await self.wallets() if w.address in wanted]

@@ -1,10 +1,21 @@
-"""Watched wallets: balance, recent transfers and chain rewards."""
+"""Watched wallets: balance, recent transfers, other movements and chain rewards."""
 
 from __future__ import annotations
 
+from collectors.models.chain import MovementKind
 from collectors.models.views import TransferEntry, WalletView
 from collectors.store.views._base import DAY_US, ReadBase
 from collectors.store.wallets import WalletStore
+
+MOVEMENT_NAMES = {
+    MovementKind.XDM_IN: "XDM in",
+    MovementKind.XDM_OUT: "XDM out",
+    MovementKind.STAKING: "staking",
+    MovementKind.OTHER: "other",
+    MovementKind.FEE: "fee",
+    MovementKind.OPERATOR_REWARD: "operator reward",
+    MovementKind.OPERATOR_TAX: "operator tax",
+}
 
 
 class WalletReads(ReadBase):
@@ -22,6 +33,24 @@ class WalletReads(ReadBase):
             transfers = await store.transfers(w.address, limit=10)
             rewards = await store.chain_rewards(now_us - 7 * DAY_US, now_us + 1, address=w.address)
             day = [r for r in rewards if (r.reward.timestamp_us or 0) >= now_us - DAY_US]
+            movements = [
+                m
+                for m in await store.movements(w.address, limit=50)
+                if m.kind is not MovementKind.FEE
+            ][:10]
+            moved_in = moved_out = 0
+            for t in await store.transfers(w.address, since_us=now_us - DAY_US, limit=10_000):
+                if t.direction.value == "in":
+                    moved_in += t.amount
+                else:
+                    moved_out += t.amount
+            for m in await store.movements(w.address, since_us=now_us - DAY_US, limit=10_000):
+                if m.kind is MovementKind.FEE or not m.signed_amount:
+                    continue
+                if m.signed_amount > 0:
+                    moved_in += m.amount
+                else:
+                    moved_out += m.amount
             views.append(
                 WalletView(
                     label=w.label,
@@ -55,6 +84,20 @@ class WalletReads(ReadBase):
                         for r in reversed(rewards[-10:])
                     ),
                     rewards_24h_amount=sum(r.reward.amount for r in day),
+                    movements=tuple(
+                        TransferEntry(
+                            ts_us=m.timestamp_us,
+                            block=m.block_number,
+                            direction=m.direction.value,
+                            counterparty=None,
+                            amount=m.amount,
+                            extrinsic=None,
+                            kind=MOVEMENT_NAMES[m.kind],
+                        )
+                        for m in movements
+                    ),
+                    moved_in_24h=moved_in,
+                    moved_out_24h=moved_out,
                 )
             )
         return views
