@@ -97,7 +97,7 @@ class _Change(Enum):
     MISSING = "missing"
 
 
-class _GzipReader:
+class GzipReader:
     """Sequential reads of a ``.gz`` file's content by offset (backfill only: it never grows)."""
 
     def __init__(self, fd: int) -> None:
@@ -114,6 +114,14 @@ class _GzipReader:
             log.warning("%s: the compressed file ends badly (%s)", self._raw.name, exc)
             return b""
 
+    def size_hint(self) -> int:
+        """The content's size as the gzip trailer gives it (modulo 4 GiB)."""
+        fd = self._raw.fileno()
+        try:
+            return int.from_bytes(os.pread(fd, 4, max(0, os.fstat(fd).st_size - 4)), "little")
+        except OSError:
+            return 0
+
     def close(self) -> None:
         self._gz.close()
         self._raw.close()
@@ -129,9 +137,9 @@ class _OpenFile:
         self.device, self.inode = st.st_dev, st.st_ino
         self.mtime_ns = st.st_mtime_ns
         self.size = st.st_size
-        self.gzip: _GzipReader | None = None
+        self.gzip: GzipReader | None = None
         if path.name.endswith(".gz"):
-            self.gzip = _GzipReader(fd)  # shares the descriptor's offset: the only reader
+            self.gzip = GzipReader(fd)  # shares the descriptor's offset: the only reader
             self.head = self.gzip.pread(FINGERPRINT_BYTES, 0)
         else:
             self.head = os.pread(fd, FINGERPRINT_BYTES, 0)
@@ -213,10 +221,10 @@ class _OpenFile:
 
     def check(self) -> _Change:
         """At end of file: has the path moved to another file, or was this one truncated?"""
-        st = os.fstat(self.fd)
-        self.size = st.st_size
-        if st.st_size < self.offset or self.rewritten():
-            return _Change.TRUNCATED
+        if self.gzip is None:  # a compressed file is not written to, only replaced
+            self.size = os.fstat(self.fd).st_size
+            if self.size < self.offset or self.rewritten():
+                return _Change.TRUNCATED
         try:
             current = os.stat(self.path)
         except FileNotFoundError:

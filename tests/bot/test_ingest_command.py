@@ -194,3 +194,17 @@ def test_binary_files_are_refused_with_a_reason(
     assert "farmer.bin: not read: binary data, not a text log" in out
     assert "node-2023.log: node log (plain), 11 new lines" in out
     assert query(db, "SELECT count(*) FROM log_sources WHERE key LIKE '%farmer.bin'") == [(0,)]
+
+
+def test_a_gzipped_rotated_log_is_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import gzip
+
+    log = tmp_path / "farmer.log.2.gz"
+    with gzip.open(log, "wb") as f:
+        f.write((LOGS / "farmer-current.log").read_bytes())
+    db = tmp_path / "cosmos.db"
+    assert main(["ingest", str(log), "--db", str(db)]) == 0
+    assert "farmer.log.2.gz: farmer log (plain), 48 new lines" in capsys.readouterr().out
+    assert query(db, "SELECT count(*) FROM rewards WHERE outcome = 'signed'") == [(6,)]
+    assert main(["ingest", str(log), "--db", str(db)]) == 0  # resumed at its end
+    assert "0 new lines" in capsys.readouterr().out

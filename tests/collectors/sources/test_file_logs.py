@@ -516,3 +516,21 @@ async def test_two_renames_between_polls_read_the_middle_file(tmp_path: Path) ->
         await _settle(follow, 6)
     finally:
         await follow.stop()
+
+
+async def test_a_gz_file_is_read_once_and_then_only_watched(tmp_path: Path) -> None:
+    """A configured ``.gz`` path is backfill only: read through, never taken as truncated."""
+    path = tmp_path / "farmer.log.1.gz"
+    write(tmp_path / "plain", lines(0, 30))
+    _gzip_rotated(tmp_path / "plain", path)
+    follow = Follow(source(path))
+    try:
+        assert await follow.wait_lines(30) == lines(0, 30)
+        await _settle(follow, 30)
+    finally:
+        await follow.stop()
+    again = Follow(source(path), follow.position)
+    try:
+        await _settle(again, 0)
+    finally:
+        await again.stop()
