@@ -250,12 +250,14 @@ class _OpenFile:
 def _open(path: Path, max_line_bytes: int) -> _OpenFile | None:
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-    except (FileNotFoundError, IsADirectoryError):
+    except FileNotFoundError:
         return None
     try:
         return _OpenFile(path, fd, 0, max_line_bytes)
     except (OSError, EOFError, zlib.error) as exc:
         os.close(fd)
+        if not path.name.endswith(".gz"):
+            raise  # a directory, no permission: the source fails and says why
         log.warning("%s cannot be read: %s", path, exc)
         return None
 
@@ -287,7 +289,15 @@ def _rotated_siblings(path: Path, max_line_bytes: int) -> list[_OpenFile]:
         ]
     except OSError:
         return []
-    found = [f for f in (_open(path.parent / n, max_line_bytes) for n in names) if f is not None]
+    found: list[_OpenFile] = []
+    for name in names:
+        try:
+            opened = _open(path.parent / name, max_line_bytes)
+        except OSError as exc:  # one unreadable old file does not stop the source
+            log.warning("%s cannot be read: %s", path.parent / name, exc)
+            continue
+        if opened is not None:
+            found.append(opened)
     found.sort(key=lambda f: (f.mtime_ns, _age_rank(f.path.name, base)))
     return found
 
