@@ -32,10 +32,16 @@ from collectors.parsing.decode import (
     LineDecoder,
     UnknownFormat,
     detect_framing,
+    is_gzip,
 )
 from collectors.parsing.logs import parse_line
 from collectors.settings import SettingsError, load_settings
-from collectors.sources.file_logs import FINGERPRINT_BYTES, FileIdentity, FilePosition
+from collectors.sources.file_logs import (
+    FINGERPRINT_BYTES,
+    FileIdentity,
+    FilePosition,
+    GzipReader,
+)
 from collectors.store.database import Database
 from collectors.store.farmers import FarmerStore
 
@@ -162,10 +168,14 @@ async def _ingest_file(
     except OSError as exc:
         result.error = f"cannot open {path}: {exc.strerror}"
         return result
+    gz: GzipReader | None = None
     try:
+        if is_gzip(os.pread(fd, 2, 0)):  # a compressed rotation (farmer.log.2.gz): its content
+            gz = GzipReader(fd)
         await _read_and_ingest(
             ingestor,
             fd,
+            gz,
             path,
             result=result,
             report=report,
@@ -175,6 +185,8 @@ async def _ingest_file(
     except OSError as exc:
         result.error = f"cannot read {path}: {exc.strerror}"
     finally:
+        if gz is not None:
+            gz.close()
         os.close(fd)
     return result
 
@@ -182,6 +194,7 @@ async def _ingest_file(
 async def _read_and_ingest(
     ingestor: LogIngestor,
     fd: int,
+    gz: GzipReader | None,
     path: Path,
     *,
     result: FileReport,
@@ -189,11 +202,16 @@ async def _read_and_ingest(
     progress_out: TextIO,
     max_line_bytes: int,
 ) -> None:
+    def pread(size: int, at: int) -> bytes:
+        return gz.pread(size, at) if gz is not None else os.pread(fd, size, at)
+
     st = os.fstat(fd)
-    head = os.pread(fd, FINGERPRINT_BYTES, 0)
+    # Offsets in a .gz are offsets in its content, the same as the file follower's.
+    size = gz.size_hint() if gz is not None else st.st_size
+    head = pread(FINGERPRINT_BYTES, 0)
     identity = FileIdentity.of(st.st_dev, st.st_ino, head)
     try:
-        framing = detect_framing(os.pread(fd, DETECT_BYTES, 0))
+        framing = detect_framing(pread(DETECT_BYTES, 0))
     except UnknownFormat as exc:
         result.error = f"not read: {exc}"
         return
@@ -203,12 +221,11 @@ async def _read_and_ingest(
 
     # Role from content: decode the first chunk on its own (cheap, and a new decoder later).
     first = LineDecoder(framing, max_line_bytes=max_line_bytes)
-    sample = [d.text for d in first.feed(os.pread(fd, READ_BYTES, 0))]
+    sample = [d.text for d in first.feed(pread(READ_BYTES, 0))]
     stamped = has_docker_timestamps(sample)
     if stamped:
         sample = [
-            d.text
-            for d in LineDecoder(framing, docker_timestamps=True).feed(os.pread(fd, READ_BYTES, 0))
+            d.text for d in LineDecoder(framing, docker_timestamps=True).feed(pread(READ_BYTES, 0))
         ]
     result.role = detect_role(sample, path)
     ref = SourceRef(key, result.role)
@@ -221,7 +238,7 @@ async def _read_and_ingest(
             and len(head) >= stored.identity.head_len
             and FileIdentity.of(0, 0, head[: stored.identity.head_len]).head_hash
             == stored.identity.head_hash
-            and st.st_size >= stored.offset
+            and (gz is not None or st.st_size >= stored.offset)
         )
         if same:
             start = stored.offset
@@ -233,7 +250,7 @@ async def _read_and_ingest(
     skip_until = start if framing is Framing.DOCKER_FRAMES else 0
 
     decoder = LineDecoder(framing, max_line_bytes=max_line_bytes, docker_timestamps=stamped)
-    progress = _Progress(progress_out, path.name, st.st_size, start)
+    progress = _Progress(progress_out, path.name, size, start)
     offset = read_from
     pending: list[DecodedLine] = []
     writing: asyncio.Task[IngestStats] | None = None
@@ -255,7 +272,7 @@ async def _read_and_ingest(
         writing = asyncio.create_task(ingestor.commit(prepared))
 
     def read(at: int) -> tuple[bytes, list[DecodedLine]]:
-        data = os.pread(fd, READ_BYTES, at)
+        data = pread(READ_BYTES, at)
         return data, decoder.feed(data) if data else []
 
     try:

@@ -415,16 +415,18 @@ class LineDecoder:
         return offset
 
     def _json_entry(self, raw: bytes | bytearray, end: int) -> DecodedLine | None:
-        """One json-file entry; a line only when its ``log`` ends in a newline."""
+        """One json-file entry; a line only when its ``log`` ends in a newline.
+
+        A broken entry (cut, garbage, not an entry) comes out as its raw text: the parser does
+        not know it, so it is counted as unmatched, with a sample, like any unreadable line.
+        """
         try:
             entry = json.loads(raw.decode("utf-8", "replace"))
         except (ValueError, RecursionError):
-            return None  # garbage or a truncated entry: nothing to say
-        if not isinstance(entry, dict):
-            return None
-        log = entry.get("log")
+            return self._broken_entry(raw, end)
+        log = entry.get("log") if isinstance(entry, dict) else None
         if not isinstance(log, str):
-            return None
+            return self._broken_entry(raw, end)
         when = entry.get("time")
         received = parse_rfc3339_us(when) if isinstance(when, str) else None
         if b"\\u" in raw:
@@ -441,6 +443,12 @@ class LineDecoder:
             return self._json_emit(end)
         self._json_add(log, received)
         return None
+
+    def _broken_entry(self, raw: bytes | bytearray, end: int) -> DecodedLine | None:
+        if not raw.strip():
+            return None  # a blank line between entries says nothing
+        text = bytes(raw[: self.max_line_bytes]).decode("utf-8", "replace")
+        return DecodedLine(_cut_text(text, self.max_line_bytes), end, None)
 
     def _json_add(self, piece: str, received: int | None) -> None:
         room = self.max_line_bytes - self._json_len

@@ -154,7 +154,7 @@ def _wanted_lines(text: str, wanted: Container[str]) -> Iterator[str]:
         if not line or line[0] == "#":
             continue
         brace = line.find("{")
-        name = line[:brace] if brace >= 0 else line.split(None, 1)[0]
+        name = line[:brace] if brace >= 0 else line.split(None, 1)[0] if line.strip() else ""
         if name.strip().lower() in wanted:
             yield line
 
@@ -178,6 +178,10 @@ class LineCache:
         self.misses = 0
 
 
+# What the library raises on text it cannot read (it checks little and indexes a lot).
+_LIBRARY_ERRORS = (ValueError, IndexError, KeyError, TypeError, AttributeError, OverflowError)
+
+
 def _parse_lines(lines: list[str]) -> list[_Parsed]:
     try:
         parsed = [
@@ -185,8 +189,8 @@ def _parse_lines(lines: list[str]) -> list[_Parsed]:
             for family in text_string_to_metric_families("\n".join(lines))
             for sample in family.samples
         ]
-    except ValueError as exc:
-        raise MetricsParseError(f"a metrics line could not be parsed: {exc}") from None
+    except _LIBRARY_ERRORS as exc:
+        raise MetricsParseError(f"a metrics line could not be parsed: {exc!r}") from None
     if len(parsed) != len(lines):  # pragma: no cover - every comment-free line is one sample
         raise MetricsParseError("the metrics body has lines that are not samples")
     return parsed
@@ -253,10 +257,24 @@ class _FarmBuilder:
         )
 
 
+def _count(value: float) -> int | None:
+    """A count stored as an integer: None for NaN, infinities and what SQLite cannot hold."""
+    return int(value) if math.isfinite(value) and abs(value) < 2**53 else None
+
+
+def _bound(le: str | None) -> float | None:
+    try:
+        bound = float(le) if le is not None else None
+    except ValueError:
+        return None  # a bucket whose bound is not a number: left out
+    return None if bound is None or math.isnan(bound) else bound
+
+
 def _add_histogram_sample(h: _HistogramBuilder, kind: str, le: str | None, value: float) -> None:
     if kind == "bucket":
-        if le is not None:
-            h.buckets[float(le)] = value
+        bound = _bound(le)
+        if bound is not None:
+            h.buckets[bound] = value
     elif kind == "sum":
         h.sum = value
     else:
@@ -274,7 +292,10 @@ def parse_farmer_metrics(text: str, cache: LineCache | None = None) -> FarmerSna
     matched = 0
 
     for name, labels, value in _samples(text, FARMER_ALIASES, cache):
-        f, layout = FARMER_ALIASES[name]
+        alias = FARMER_ALIASES.get(name)
+        if alias is None or not math.isfinite(value):
+            continue  # NaN or an infinity says nothing a farm can be shown with
+        f, layout = alias
         matched += 1
         layouts.add(layout)
         farm_id = labels.get("farm_id")
@@ -286,8 +307,9 @@ def parse_farmer_metrics(text: str, cache: LineCache | None = None) -> FarmerSna
             farm = farms[farm_id] = _FarmBuilder()
         if f is _F.SECTORS:
             state = _SECTOR_STATES.get(labels.get("state", "").lower())
-            if state is not None:
-                farm.sectors[state] = int(value)
+            count = _count(value)
+            if state is not None and count is not None:
+                farm.sectors[state] = count
         elif f in (_F.AUDIT_BUCKET, _F.AUDIT_SUM, _F.AUDIT_COUNT):
             _add_histogram_sample(farm.auditing, name.rsplit("_", 1)[1], labels.get("le"), value)
         elif f in (_F.PROVE_BUCKET, _F.PROVE_SUM, _F.PROVE_COUNT):
@@ -333,10 +355,12 @@ def parse_node_metrics(text: str, cache: LineCache | None = None) -> NodeSnapsho
     for name, labels, value in _samples(text, NODE_NAMES, cache):
         matched += 1
         chain = labels.get("chain", chain)
+        count = _count(value)
         if name == "substrate_block_height":
-            heights[labels.get("status", "")] = int(value)
+            if count is not None:
+                heights[labels.get("status", "")] = count
         elif name == "substrate_sub_libp2p_peers_count":
-            peers = int(value)
+            peers = count if count is not None else peers
         elif name == "substrate_sub_libp2p_is_major_syncing":
             syncing = value != 0
         elif name == "substrate_build_info":

@@ -194,3 +194,39 @@ def test_binary_files_are_refused_with_a_reason(
     assert "farmer.bin: not read: binary data, not a text log" in out
     assert "node-2023.log: node log (plain), 11 new lines" in out
     assert query(db, "SELECT count(*) FROM log_sources WHERE key LIKE '%farmer.bin'") == [(0,)]
+
+
+def test_a_gzipped_rotated_log_is_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import gzip
+
+    log = tmp_path / "farmer.log.2.gz"
+    with gzip.open(log, "wb") as f:
+        f.write((LOGS / "farmer-current.log").read_bytes())
+    db = tmp_path / "cosmos.db"
+    assert main(["ingest", str(log), "--db", str(db)]) == 0
+    assert "farmer.log.2.gz: farmer log (plain), 48 new lines" in capsys.readouterr().out
+    assert query(db, "SELECT count(*) FROM rewards WHERE outcome = 'signed'") == [(6,)]
+    assert main(["ingest", str(log), "--db", str(db)]) == 0  # resumed at its end
+    assert "0 new lines" in capsys.readouterr().out
+
+
+def test_broken_json_file_entries_count_as_unmatched_with_a_sample(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    entries = as_json_file((LOGS / "farmer-current.log").read_text()).splitlines(keepends=True)
+    clean, broken = tmp_path / "clean-json.log", tmp_path / "broken-json.log"
+    clean.write_bytes(b"".join(entries))
+    cut = entries[10][: len(entries[10]) // 2] + b"\n"  # a cut entry (disk full, crash)
+    broken.write_bytes(b"".join([*entries[:10], cut, b"\x00garbage\n", *entries[10:]]))
+    db_clean, db_broken = tmp_path / "clean.db", tmp_path / "broken.db"
+    assert main(["ingest", str(clean), "--db", str(db_clean)]) == 0
+    assert main(["ingest", str(broken), "--db", str(db_broken)]) == 0
+    out = capsys.readouterr().out
+    assert "broken-json.log: farmer log (json-file), 50 new lines" in out
+    unmatched = "SELECT coalesce(sum(count), 0) FROM unmatched_lines"
+    assert query(db_broken, unmatched)[0][0] == query(db_clean, unmatched)[0][0] + 2  # type: ignore[operator]
+    samples = [row[0] for row in query(db_broken, "SELECT sample FROM unmatched_lines")]
+    assert any(str(s).startswith('{"log":') for s in samples)
+    assert query(db_broken, "SELECT count(*) FROM rewards") == query(
+        db_clean, "SELECT count(*) FROM rewards"
+    )

@@ -207,6 +207,32 @@ async def test_broken_endpoints_are_recorded_once_and_the_others_go_on(
     assert [s.farm_id for s in await store.latest_farm_states()] == [FARM_A, FARM_B]
 
 
+async def test_bodies_that_made_the_parser_raise_are_stored_or_not_metrics(
+    db: Database, clock: FakeClock, endpoints: FakeEndpoints
+) -> None:
+    """A blank line with spaces and a bucket bound that is no number (IndexError and ValueError
+    out of the scrape before): the rest of the body is used. A body the library cannot read is
+    recorded against its endpoint as not metrics."""
+    odd_bucket = 'subspace_farmer_farm_auditing_time_seconds_bucket{farm_id="%s",le="abc"} 3\n'
+    endpoints.bodies.update(
+        odd=" \t \n" + CURRENT.replace("# EOF\n", "") + odd_bucket % FARM_A + "   \n",
+        nan_node=NODE.replace('autonomys_mainnet"} 7', 'autonomys_mainnet"} NaN'),
+        broken='subspace_farmer_farm_sectors_total_Sectors{farm_id="x" 5\n',
+    )
+    targets = [
+        farmer(endpoints.url("plain/odd"), label="odd"),
+        node(endpoints.url("plain/nan_node"), label="nan node"),
+        farmer(endpoints.url("plain/broken"), label="broken"),
+    ]
+    collector = await _collector(db, clock, targets)
+    async with collector:
+        outcomes = await collector.scrape_all()
+    assert [o.failure for o in outcomes] == [None, None, FailureKind.NOT_METRICS]
+    health = {h.label: h for h in await MetricsStore(db).target_health()}
+    assert "could not be parsed" in (health["broken"].last_error or "")
+    assert [s.farm_id for s in await MetricsStore(db).latest_farm_states()] == [FARM_A, FARM_B]
+
+
 async def test_a_target_coming_back_is_recorded(
     db: Database, clock: FakeClock, endpoints: FakeEndpoints, caplog: pytest.LogCaptureFixture
 ) -> None:

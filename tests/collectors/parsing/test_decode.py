@@ -215,22 +215,30 @@ def test_over_long_lines_are_cut_not_held() -> None:
     entries = b"".join(json_entry(text[i : i + 16384]) for i in range(0, len(text), 16384))
     got = decode_all(Framing.JSON_FILE, entries, step=5000, max_line_bytes=1024)
     assert [d.text for d in got] == ["z" * 1024]
-    # One entry bigger than Docker ever writes is dropped, not held whole.
-    assert decode_all(Framing.JSON_FILE, json_entry("z" * 2_000_000 + "\n")) == []
+    # One entry bigger than Docker ever writes is not held whole: its cut raw text comes out,
+    # to be counted as unmatched.
+    (huge,) = decode_all(Framing.JSON_FILE, json_entry("z" * 2_000_000 + "\n"))
+    assert huge.text.startswith('{"log":"zzz')
+    assert len(huge.text) == 65536
     got = decode_all(Framing.DOCKER_FRAMES, frame(big + b"\nok\n"), step=8192, max_line_bytes=1024)
     assert [d.text for d in got] == ["y" * 1024, "ok"]
 
 
-def test_garbage_never_raises_and_yields_nothing_from_json() -> None:
+def test_garbage_never_raises_and_broken_json_entries_come_out_raw() -> None:
     rng = random.Random(7)
     noise = bytes(rng.getrandbits(8) for _ in range(50_000))
     for framing in Framing:
         decode_all(framing, noise)
         decode_all(framing, noise, step=333)
+    # A cut last entry is held while the file may still grow, and comes out at the end.
     truncated = json_entry("complete\n") + b'{"log":"trunc'
-    assert [d.text for d in decode_all(Framing.JSON_FILE, truncated)] == ["complete"]
-    bad = b'[1,2]\n"str"\n{"log":5}\n{"nolog":"x"}\n' + b"[" * 100_000 + b"\n"
-    assert decode_all(Framing.JSON_FILE, bad) == []
+    dec = LineDecoder(Framing.JSON_FILE)
+    assert [d.text for d in dec.feed(truncated)] == ["complete"]
+    assert [d.text for d in dec.flush()] == ['{"log":"trunc']
+    bad = b'[1,2]\n"str"\n{"log":5}\n\n{"nolog":"x"}\n' + b"[" * 100_000 + b"\n"
+    got = decode_all(Framing.JSON_FILE, bad, max_line_bytes=1024)
+    assert [d.text for d in got] == ["[1,2]", '"str"', '{"log":5}', '{"nolog":"x"}', "[" * 1024]
+    assert [d.end_offset for d in got[:4]] == [6, 12, 22, 37]
 
 
 def test_frames_interleaved_streams_and_split_lines() -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from collectors.models.metrics import Histogram, MetricsLayout, ProvingOutcome
@@ -297,3 +297,105 @@ def test_eta_from_remaining_sectors_and_rate() -> None:
     assert plotting_eta_seconds(0, None) == 0.0
     assert plotting_eta_seconds(10, 0.0) is None
     assert plotting_eta_seconds(10, None) is None
+
+
+# --- never raises ---------------------------------------------------------------------------
+
+
+def _bodies() -> list[str]:
+    found = [p.read_text() for p in sorted(METRICS.glob("*.txt"))]
+    if SAMPLES.is_dir():
+        found += [p.read_text() for p in sorted(SAMPLES.glob("*metrics.txt"))]
+    return found
+
+
+BODIES = _bodies()
+
+
+def _parse_or_not_metrics(text: str) -> None:
+    """Each parser gives a snapshot with finite numbers, or MetricsParseError: nothing else."""
+    for parse in (parse_farmer_metrics, parse_node_metrics):
+        for cache in (None, LineCache()):
+            try:
+                snap = parse(text, cache)  # type: ignore[operator]
+            except MetricsParseError as exc:
+                reason = str(exc)
+                snap = None
+            if snap is None:
+                assert reason  # recorded against the endpoint as not metrics, with a reason
+                continue
+            numbers = [v for v in vars_of(snap) if isinstance(v, float | int)]
+            assert all(math.isfinite(v) for v in numbers)
+
+
+def vars_of(value: object) -> list[object]:
+    """Every number inside a snapshot (its dataclasses, tuples and histograms)."""
+    import dataclasses
+
+    if isinstance(value, Histogram):  # a bucket's bound may be +Inf; its count may not
+        return [value.sum, value.count, *(count for _, count in value.buckets)]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [x for f in dataclasses.fields(value) for x in vars_of(getattr(value, f.name))]
+    if isinstance(value, tuple):
+        return [x for item in value for x in vars_of(item)]
+    return [value]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "   \n",
+        'subspace_farmer_farm_sectors_total_Sectors{farm_id="a",state="Plotted"} 5\n \t\n',
+        'subspace_farmer_farm_auditing_time_seconds_bucket{farm_id="a",le="abc"} 3\n',
+        'subspace_farmer_farm_sectors_total_Sectors{farm_id="a",state="Plotted"} NaN\n',
+        'subspace_farmer_farm_sectors_total_Sectors{farm_id="a",state="Plotted"} +Inf\n',
+        'substrate_block_height{status="best"} NaN\nsubstrate_sub_libp2p_peers_count Inf\n',
+        'substrate_block_height{status="best"} 1e400\n',
+        'substrate_block_height{status="best" 5\n',
+        'substrate_block_height{status="best"} 5 notatimestamp\n',
+        "\x00\x01",
+        "{}",
+    ],
+)
+def test_bodies_that_broke_the_parser_are_not_metrics_or_parsed(text: str) -> None:
+    _parse_or_not_metrics(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=400))
+def test_arbitrary_text_never_raises(text: str) -> None:
+    _parse_or_not_metrics(text)
+
+
+_MUTATION_ALPHABET = ' \t\n{}",=#.eE+-0123456789aInfNale_\x00\u00e9'
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    body=st.sampled_from(BODIES),
+    edits=st.lists(
+        st.tuples(
+            st.floats(min_value=0, max_value=1, exclude_max=True),
+            st.sampled_from(["delete", "insert", "replace", "cut", "duplicate"]),
+            st.text(alphabet=_MUTATION_ALPHABET, min_size=1, max_size=6),
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+)
+def test_mutated_real_bodies_never_raise(body: str, edits: list[tuple[float, str, str]]) -> None:
+    text = body
+    for where, how, piece in edits:
+        at = int(where * len(text))
+        if how == "delete":
+            text = text[:at] + text[at + len(piece) :]
+        elif how == "insert":
+            text = text[:at] + piece + text[at:]
+        elif how == "replace":
+            text = text[:at] + piece + text[at + len(piece) :]
+        elif how == "cut":
+            text = text[:at]
+        else:
+            line_end = text.find("\n", at)
+            text = text[: line_end + 1] + text[at : line_end + 1] + text[line_end + 1 :]
+    _parse_or_not_metrics(text)

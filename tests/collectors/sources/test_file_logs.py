@@ -334,3 +334,203 @@ async def test_sample_logs_read_whole(tmp_path: Path, name: str) -> None:
         assert offset(follow.position) == path.stat().st_size
     finally:
         await follow.stop()
+
+
+# --- rotation while cosmos was stopped ------------------------------------------------------
+
+
+async def _stopped_after(path: Path, count: int) -> str:
+    """Read ``count`` lines, stop as a kill would, and return the stored position."""
+    first = Follow(source(path))
+    await first.wait_lines(count)
+    await first.stop()
+    stored = first.position
+    assert stored is not None
+    return stored
+
+
+def _gzip_rotated(plain: Path, target: Path) -> None:
+    """``compress`` as logrotate does it: gzip keeps the mtime, the plain file goes."""
+    import gzip
+
+    st = plain.stat()
+    with plain.open("rb") as src, gzip.open(target, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
+    plain.unlink()
+
+
+async def _expect_after(path: Path, stored: str, expected: list[str]) -> Follow:
+    follow = Follow(source(path), stored)
+    got = await follow.wait_lines(len(expected))
+    await _settle(follow, len(expected))
+    assert got == expected
+    return follow
+
+
+async def test_rotated_by_rename_while_stopped_unread_end_then_new(tmp_path: Path) -> None:
+    path = tmp_path / "farmer.log"
+    write(path, lines(0, 4))
+    stored = await _stopped_after(path, 4)
+    write(path, lines(4, 3))  # written while cosmos was stopped, then rotated away
+    os.rename(path, tmp_path / "farmer.log.1")
+    write(path, lines(7, 2), mode="w")
+    follow = await _expect_after(path, stored, lines(4, 5))
+    try:
+        write(path, lines(9, 1))
+        assert (await follow.wait_lines(6))[-1] == lines(9, 1)[0]
+        position = FilePosition.decode(follow.position)
+        assert position is not None
+        assert position.identity.inode == path.stat().st_ino
+    finally:
+        await follow.stop()
+
+
+@pytest.mark.parametrize("nul_run", [False, True])
+async def test_copytruncated_while_stopped_copy_then_new(tmp_path: Path, nul_run: bool) -> None:
+    path = tmp_path / "farmer.log"
+    write(path, lines(0, 4))
+    stored = await _stopped_after(path, 4)
+    write(path, lines(4, 3))
+    size = path.stat().st_size
+    shutil.copyfile(path, tmp_path / "farmer.log.1")
+    with path.open("r+b") as f:
+        f.truncate(0)
+        f.seek(size if nul_run else 0)  # a writer without O_APPEND keeps its offset
+        f.write("".join(t + "\n" for t in lines(7, 2)).encode())
+    follow = await _expect_after(path, stored, lines(4, 5))
+    await follow.stop()
+
+
+async def test_three_rotations_while_stopped_with_compression(tmp_path: Path) -> None:
+    """logrotate ``compress`` + ``delaycompress``, three times: .3.gz .2.gz .1 and the path."""
+    path = tmp_path / "farmer.log"
+    old = tmp_path / "farmer.log.9.gz"  # an old rotation read long ago: not read again
+    write(tmp_path / "old", lines(900, 3))
+    _gzip_rotated(tmp_path / "old", old)
+    os.utime(old, (1, 1))
+    write(path, lines(0, 4))
+    stored = await _stopped_after(path, 4)
+    write(path, lines(4, 2))
+    for n in range(3):
+        for k in (2, 1):
+            older = tmp_path / f"farmer.log.{k}"
+            if older.exists():
+                _gzip_rotated(older, tmp_path / f"farmer.log.{k + 1}.gz")
+            elif (tmp_path / f"farmer.log.{k}.gz").exists():
+                os.rename(tmp_path / f"farmer.log.{k}.gz", tmp_path / f"farmer.log.{k + 1}.gz")
+        os.rename(path, tmp_path / "farmer.log.1")
+        write(path, lines(10 * (n + 1), 2), mode="w")
+    assert sorted(n for n in os.listdir(tmp_path) if n.startswith("farmer")) == [
+        "farmer.log",
+        "farmer.log.1",
+        "farmer.log.2.gz",
+        "farmer.log.3.gz",
+        "farmer.log.9.gz",
+    ]
+    expected = [*lines(4, 2), *lines(10, 2), *lines(20, 2), *lines(30, 2)]
+    follow = await _expect_after(path, stored, expected)
+    await follow.stop()
+    # Stopped again while reading the compressed file: it goes on from there.
+    positions = [line.position for line in follow.lines]
+    again = await _expect_after(path, positions[2], expected[3:])
+    await again.stop()
+
+
+async def test_killed_while_reading_a_rotated_file_resumes_in_it(tmp_path: Path) -> None:
+    path = tmp_path / "farmer.log"
+    write(path, lines(0, 2))
+    stored = await _stopped_after(path, 2)
+    write(path, lines(2, 5))
+    os.rename(path, tmp_path / "farmer.log-20251206")
+    write(path, lines(7, 2), mode="w")
+    first = await _expect_after(path, stored, lines(2, 7))
+    await first.stop()
+    middle = first.lines[2].position  # inside the rotated file
+    second = await _expect_after(path, middle, lines(5, 4))
+    await second.stop()
+
+
+async def test_rotated_copy_not_found_reads_the_new_file_and_says_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "farmer.log"
+    write(path, lines(0, 2))
+    stored = await _stopped_after(path, 2)
+    path.unlink()  # deleted while stopped: nothing left to read of it
+    write(path, lines(5, 2), mode="w")
+    follow = await _expect_after(path, stored, lines(5, 2))
+    await follow.stop()
+    assert "not among its rotated copies" in caplog.text
+
+
+# --- rotation while following ---------------------------------------------------------------
+
+
+async def test_copytruncate_refilled_past_the_old_offset_is_read_in_order(tmp_path: Path) -> None:
+    path = tmp_path / "farmer.log"
+    write(path, lines(0, 5))
+    follow = Follow(FileLogSource(SourceRef("f", "farmer"), path, poll_seconds=0.3))
+    try:
+        await follow.wait_lines(5)
+        # Between two polls: copied, truncated and written again to well past the old offset.
+        shutil.copyfile(path, tmp_path / "farmer.log.1")
+        with path.open("w", encoding="utf-8") as f:
+            f.writelines(t + "\n" for t in lines(100, 40))
+        assert await follow.wait_lines(45) == [*lines(0, 5), *lines(100, 40)]
+        await _settle(follow, 45)
+    finally:
+        await follow.stop()
+
+
+async def test_copytruncate_while_following_reads_the_copy_s_unread_end(tmp_path: Path) -> None:
+    path = tmp_path / "farmer.log"
+    write(path, lines(0, 3))
+    follow = Follow(FileLogSource(SourceRef("f", "farmer"), path, poll_seconds=0.3))
+    try:
+        await follow.wait_lines(3)
+        # Written and rotated within one poll: the last lines are only in the copy now.
+        write(path, lines(3, 2))
+        shutil.copyfile(path, tmp_path / "farmer.log.1")
+        with path.open("r+b") as f:
+            f.truncate(0)
+        write(path, lines(50, 2))
+        assert await follow.wait_lines(7) == [*lines(0, 5), *lines(50, 2)]
+        await _settle(follow, 7)
+    finally:
+        await follow.stop()
+
+
+async def test_two_renames_between_polls_read_the_middle_file(tmp_path: Path) -> None:
+    path = tmp_path / "farmer.log"
+    write(path, lines(0, 2))
+    follow = Follow(FileLogSource(SourceRef("f", "farmer"), path, poll_seconds=0.3))
+    try:
+        await follow.wait_lines(2)
+        os.rename(path, tmp_path / "farmer.log.1")
+        write(path, lines(2, 2), mode="w")
+        os.rename(tmp_path / "farmer.log.1", tmp_path / "farmer.log.2")
+        os.rename(path, tmp_path / "farmer.log.1")
+        write(path, lines(4, 2), mode="w")
+        assert await follow.wait_lines(6) == lines(0, 6)
+        await _settle(follow, 6)
+    finally:
+        await follow.stop()
+
+
+async def test_a_gz_file_is_read_once_and_then_only_watched(tmp_path: Path) -> None:
+    """A configured ``.gz`` path is backfill only: read through, never taken as truncated."""
+    path = tmp_path / "farmer.log.1.gz"
+    write(tmp_path / "plain", lines(0, 30))
+    _gzip_rotated(tmp_path / "plain", path)
+    follow = Follow(source(path))
+    try:
+        assert await follow.wait_lines(30) == lines(0, 30)
+        await _settle(follow, 30)
+    finally:
+        await follow.stop()
+    again = Follow(source(path), follow.position)
+    try:
+        await _settle(again, 0)
+    finally:
+        await again.stop()
