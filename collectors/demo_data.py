@@ -238,7 +238,7 @@ def node_log(end_us: int) -> list[DemoLine]:
 
     add(start, "Subspace", None, run_t)
     add(start + 5, f"✌️  version {NODE_VERSION}", EventKind.NODE_VERSION, run_t)
-    add(start + 30, "📋 Chain specification: Autonomys Mainnet", None, run_t)
+    add(start + 30, "📋 Chain specification: Autonomys Mainnet", EventKind.NODE_CHAIN, run_t)
     best = NODE_BEST - 60 * 10 - 14
     head = _hash(f"demo-block-{best}")
     at = start + 5 * US

@@ -21,14 +21,19 @@ from typing import Any, Protocol
 from collectors.clock import Clock
 from collectors.models.events import (
     Claimed,
+    DsnPeers,
+    DsnSyncError,
+    DsnSyncStarted,
     Event,
     EventKind,
     EventRecord,
     FarmAllocated,
+    FarmCreationFailed,
     FarmDirectory,
     FarmDown,
     FarmerShutdown,
     FarmerStarted,
+    FarmExitedOk,
     FarmGenesis,
     FarmHeader,
     FarmIdLine,
@@ -36,29 +41,40 @@ from collectors.models.events import (
     FarmMapping,
     FarmPublicKey,
     FarmRecord,
+    FarmResized,
     LogBatch,
+    MetricsServerStarted,
+    NodeChain,
     NodeImported,
     NodeInformant,
+    NodeName,
     NodeReorg,
     NodeState,
     NodeVersion,
     ParsedLine,
+    PieceCacheStart,
     PieceCacheSync,
     PieceCacheSynced,
     PlotFailed,
     PlotKind,
     PlotProgress,
+    PlotRetry,
     PlotState,
     PlottingComplete,
+    ProveFailed,
     ProvingSkipped,
     RewardOutcome,
     RewardRecord,
+    RewardSignatureInvalid,
     RewardSigned,
+    SectorSendFailed,
     SignatureFailed,
+    SlowBlock,
     SolutionFailed,
     SolutionIgnored,
     SourceCursor,
     UnmatchedCount,
+    VoteFailed,
 )
 from collectors.models.logs import LogLine, SourceRef
 from collectors.parsing.decode import parse_rfc3339_us
@@ -273,10 +289,11 @@ class _Fold:
         slot: int | None = None,
         sector_index: int | None = None,
         detail: str | None = None,
+        farm_line: bool = True,
     ) -> None:
         index = parsed.farm_index
         farm_id = self.farm_of(index)
-        if farm_id is None:
+        if farm_id is None and farm_line:
             self.unresolved += 1
         self.rewards.append(
             RewardRecord(
@@ -396,6 +413,49 @@ def _fold_proving_skipped(
         RewardOutcome.PROVING_SKIPPED,
         slot=event.slot,
         sector_index=parsed.sector_index,
+    )
+
+
+def _fold_prove_failed(
+    fold: _Fold, event: ProveFailed, parsed: ParsedLine, ts: int, text: str
+) -> None:
+    fold.reward(
+        parsed,
+        ts,
+        text,
+        RewardOutcome.PROVE_FAILED,
+        slot=event.slot,
+        sector_index=parsed.sector_index,
+        detail=event.error,
+    )
+
+
+def _fold_vote_failed(
+    fold: _Fold, event: VoteFailed, parsed: ParsedLine, ts: int, text: str
+) -> None:
+    # A node line: the vote belongs to one of the node's farmers, not to a farm index.
+    fold.reward(
+        parsed,
+        ts,
+        text,
+        RewardOutcome.VOTE_FAILED,
+        slot=event.slot,
+        detail=event.error,
+        farm_line=False,
+    )
+
+
+def _fold_signature_invalid(
+    fold: _Fold, event: RewardSignatureInvalid, parsed: ParsedLine, ts: int, text: str
+) -> None:
+    fold.reward(
+        parsed,
+        ts,
+        text,
+        RewardOutcome.REWARD_SIGNATURE_INVALID,
+        reward_hash=event.reward_hash.lower() if event.reward_hash else None,
+        detail="the node rejected the farmer's reward signature",
+        farm_line=False,
     )
 
 
@@ -521,6 +581,8 @@ def _farmer_start_data(event: FarmerStarted) -> str:
 
 
 def _shutdown_data(event: FarmerShutdown) -> str:
+    if event.process != "farmer":
+        return json.dumps({"signal": event.signal, "process": event.process})
     return json.dumps({"signal": event.signal})
 
 
@@ -537,6 +599,54 @@ def _reorg_data(event: NodeReorg) -> str:
         },
         ensure_ascii=False,
     )
+
+
+def _farm_creation_failed_data(event: FarmCreationFailed) -> str:
+    return json.dumps({"error": event.error})
+
+
+def _farm_resized_data(event: FarmResized) -> str:
+    return json.dumps({"old_space": event.old_space, "new_space": event.new_space})
+
+
+def _farm_exited_ok_data(event: FarmExitedOk) -> str:
+    return json.dumps({"farm_index": event.farm_index})
+
+
+def _cache_start_data(event: PieceCacheStart) -> str:
+    return json.dumps({"stage": event.stage})
+
+
+def _sector_send_failed_data(event: SectorSendFailed) -> str:
+    return json.dumps({"plot_kind": event.plot_kind.value, "error": event.error})
+
+
+def _plot_retry_data(event: PlotRetry) -> str:
+    return json.dumps({"plot_kind": event.plot_kind.value})
+
+
+def _metrics_server_data(event: MetricsServerStarted) -> str:
+    return json.dumps({"endpoints": event.endpoints})
+
+
+def _dsn_peers_data(event: DsnPeers) -> str:
+    return json.dumps({"connected": event.connected, "known": event.known})
+
+
+def _slow_block_data(event: SlowBlock) -> str:
+    return json.dumps({"took_ms": event.took_ms, "reference_ms": event.reference_ms})
+
+
+def _dsn_sync_error_data(event: DsnSyncError) -> str:
+    return json.dumps({"error": event.error})
+
+
+def _dsn_sync_data(event: DsnSyncStarted) -> str:
+    return json.dumps({"reason": event.reason})
+
+
+def _name_data(event: NodeChain | NodeName) -> str:
+    return json.dumps({"name": event.name}, ensure_ascii=False)
 
 
 _Folder = Callable[[_Fold, Any, ParsedLine, int, str], None]
@@ -562,6 +672,9 @@ _FOLDS: dict[type, _Folder] = {
     FarmDirectory: _fold_directory,
     PlottingComplete: _fold_plotting_complete,
     NodeVersion: _fold_node_version,
+    ProveFailed: _fold_prove_failed,
+    VoteFailed: _fold_vote_failed,
+    RewardSignatureInvalid: _fold_signature_invalid,
 }
 _ROW_DATA: dict[type, Callable[[Any], str]] = {
     FarmDown: _farm_down_data,
@@ -573,6 +686,19 @@ _ROW_DATA: dict[type, Callable[[Any], str]] = {
     FarmerShutdown: _shutdown_data,
     NodeVersion: _version_data,
     NodeReorg: _reorg_data,
+    FarmCreationFailed: _farm_creation_failed_data,
+    FarmResized: _farm_resized_data,
+    FarmExitedOk: _farm_exited_ok_data,
+    PieceCacheStart: _cache_start_data,
+    SectorSendFailed: _sector_send_failed_data,
+    PlotRetry: _plot_retry_data,
+    MetricsServerStarted: _metrics_server_data,
+    DsnPeers: _dsn_peers_data,
+    SlowBlock: _slow_block_data,
+    DsnSyncError: _dsn_sync_error_data,
+    DsnSyncStarted: _dsn_sync_data,
+    NodeChain: _name_data,
+    NodeName: _name_data,
 }
 
 

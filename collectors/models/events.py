@@ -45,6 +45,27 @@ class EventKind(StrEnum):
     CLAIMED_BLOCK = "claimed_block"
     CLAIMED_VOTE = "claimed_vote"
     SOLUTION_IGNORED = "solution_ignored"
+    # today's upstream (UPSTREAM.md): farmer
+    PROVE_FAILED = "prove_failed"
+    FARM_CREATION_FAILED = "farm_creation_failed"
+    FARM_RESIZED = "farm_resized"
+    FARM_EXITED_OK = "farm_exited_ok"
+    PIECE_CACHE_START = "piece_cache_start"
+    PIECE_CACHE_CATCHUP = "piece_cache_catchup"
+    PIECE_CACHE_CAUGHT_UP = "piece_cache_caught_up"
+    SECTOR_SEND_FAILED = "sector_send_failed"
+    PLOT_RETRY = "plot_retry"
+    METRICS_SERVER = "metrics_server"
+    # farmer and node
+    DSN_PEERS = "dsn_peers"
+    # node
+    VOTE_FAILED = "vote_failed"
+    REWARD_SIGNATURE_INVALID = "reward_signature_invalid"
+    SLOW_BLOCK = "slow_block"
+    DSN_SYNC_ERROR = "dsn_sync_error"
+    DSN_SYNC = "dsn_sync"
+    NODE_CHAIN = "node_chain"
+    NODE_NAME = "node_name"
 
 
 class SyncState(StrEnum):
@@ -65,6 +86,9 @@ class RewardOutcome(StrEnum):
     SOLUTION_FAILED = "solution_failed"
     PROVING_SKIPPED = "proving_skipped"
     SIGNATURE_FAILED = "signature_failed"
+    PROVE_FAILED = "prove_failed"  # the farm could not prove its sector (disk suspect)
+    VOTE_FAILED = "vote_failed"  # the node could not submit a won vote
+    REWARD_SIGNATURE_INVALID = "reward_signature_invalid"  # the node rejected the signature
 
 
 # --- farmer ---------------------------------------------------------------------------------
@@ -80,8 +104,11 @@ class FarmerStarted:
 
 @dataclass(frozen=True, slots=True)
 class FarmerShutdown:
+    """``Received SIGTERM|SIGINT|Ctrl+C, shutting down farmer|node...``: a clean stop."""
+
     kind: ClassVar[EventKind] = EventKind.FARMER_SHUTDOWN
     signal: str
+    process: str = "farmer"
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,6 +316,146 @@ class SolutionIgnored:
     slot: int | None
 
 
+# --- today's upstream (UPSTREAM.md) ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ProveFailed:
+    """``Failed to prove, scheduling sector for replotting``: a lost reward, a suspect disk."""
+
+    kind: ClassVar[EventKind] = EventKind.PROVE_FAILED
+    slot: int | None
+    sector_index: int | None
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FarmCreationFailed:
+    """``Farm creation failed``: the farm under the ``{farm_index=N}`` span never started."""
+
+    kind: ClassVar[EventKind] = EventKind.FARM_CREATION_FAILED
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FarmResized:
+    kind: ClassVar[EventKind] = EventKind.FARM_RESIZED
+    old_space: str | None
+    new_space: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FarmExitedOk:
+    """``Farm exited successfully``: a clean stop, not a failure."""
+
+    kind: ClassVar[EventKind] = EventKind.FARM_EXITED_OK
+    farm_index: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class PieceCacheStart:
+    """``Initializing piece cache`` / ``Synchronizing piece cache``."""
+
+    kind: ClassVar[EventKind] = EventKind.PIECE_CACHE_START
+    stage: str  # "initializing" | "synchronizing"
+
+
+@dataclass(frozen=True, slots=True)
+class PieceCacheCatchUp:
+    """``Syncing piece cache to the latest history size``: farming can pause meanwhile."""
+
+    kind: ClassVar[EventKind] = EventKind.PIECE_CACHE_CATCHUP
+
+
+@dataclass(frozen=True, slots=True)
+class PieceCacheCaughtUp:
+    kind: ClassVar[EventKind] = EventKind.PIECE_CACHE_CAUGHT_UP
+
+
+@dataclass(frozen=True, slots=True)
+class SectorSendFailed:
+    """``Failed to send sector index for initial plotting|replotting``: plotting is stuck."""
+
+    kind: ClassVar[EventKind] = EventKind.SECTOR_SEND_FAILED
+    plot_kind: PlotKind
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PlotRetry:
+    """``Plotting sector retry`` / ``Replotting sector retry``."""
+
+    kind: ClassVar[EventKind] = EventKind.PLOT_RETRY
+    plot_kind: PlotKind
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsServerStarted:
+    kind: ClassVar[EventKind] = EventKind.METRICS_SERVER
+    endpoints: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DsnPeers:
+    """``dsn: actively using {connected}/{known} known peers`` (farmer and node, every 5 min)."""
+
+    kind: ClassVar[EventKind] = EventKind.DSN_PEERS
+    connected: int
+    known: int
+
+
+@dataclass(frozen=True, slots=True)
+class VoteFailed:
+    """Node: ``Failed to submit vote``: a vote reward lost."""
+
+    kind: ClassVar[EventKind] = EventKind.VOTE_FAILED
+    slot: int | None
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RewardSignatureInvalid:
+    """Node: ``Received invalid signature for reward``: the farmer's signature was rejected."""
+
+    kind: ClassVar[EventKind] = EventKind.REWARD_SIGNATURE_INVALID
+    reward_hash: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SlowBlock:
+    """Node: ``Slow Consensus block execution, took {ms} ms``."""
+
+    kind: ClassVar[EventKind] = EventKind.SLOW_BLOCK
+    took_ms: int
+    reference_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class DsnSyncError:
+    kind: ClassVar[EventKind] = EventKind.DSN_SYNC_ERROR
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DsnSyncStarted:
+    """Node: ``Received notification to sync from DSN``: it fell behind and is catching up."""
+
+    kind: ClassVar[EventKind] = EventKind.DSN_SYNC
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NodeChain:
+    kind: ClassVar[EventKind] = EventKind.NODE_CHAIN
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class NodeName:
+    kind: ClassVar[EventKind] = EventKind.NODE_NAME
+    name: str
+
+
 Event = (
     FarmerStarted
     | FarmerShutdown
@@ -315,6 +482,24 @@ Event = (
     | NodeReorg
     | Claimed
     | SolutionIgnored
+    | ProveFailed
+    | FarmCreationFailed
+    | FarmResized
+    | FarmExitedOk
+    | PieceCacheStart
+    | PieceCacheCatchUp
+    | PieceCacheCaughtUp
+    | SectorSendFailed
+    | PlotRetry
+    | MetricsServerStarted
+    | DsnPeers
+    | VoteFailed
+    | RewardSignatureInvalid
+    | SlowBlock
+    | DsnSyncError
+    | DsnSyncStarted
+    | NodeChain
+    | NodeName
 )
 
 

@@ -13,34 +13,52 @@ from collections.abc import Callable
 
 from collectors.models.events import (
     Claimed,
+    DsnPeers,
+    DsnSyncError,
+    DsnSyncStarted,
     Event,
     FarmAllocated,
+    FarmCreationFailed,
     FarmDirectory,
     FarmDown,
     FarmerShutdown,
     FarmerStarted,
+    FarmExitedOk,
     FarmGenesis,
     FarmHeader,
     FarmIdLine,
     FarmingError,
     FarmPublicKey,
+    FarmResized,
+    MetricsServerStarted,
+    NodeChain,
     NodeImported,
     NodeInformant,
+    NodeName,
     NodeReorg,
     NodeVersion,
     ParsedLine,
+    PieceCacheCatchUp,
+    PieceCacheCaughtUp,
+    PieceCacheStart,
     PieceCacheSync,
     PieceCacheSynced,
     PlotFailed,
     PlotKind,
     PlotProgress,
+    PlotRetry,
     PlottingComplete,
+    ProveFailed,
     ProvingSkipped,
+    RewardSignatureInvalid,
     RewardSigned,
+    SectorSendFailed,
     SignatureFailed,
+    SlowBlock,
     SolutionFailed,
     SolutionIgnored,
     SyncState,
+    VoteFailed,
 )
 from collectors.parsing.decode import parse_rfc3339_us
 
@@ -99,8 +117,30 @@ _GENESIS = re.compile(r"Genesis hash: (0x[0-9a-fA-F]+)")
 _PUBLIC_KEY = re.compile(r"Public key: (0x[0-9a-fA-F]+)")
 _ALLOCATED = re.compile(r"Allocated space: (.+?)\s*$")
 _DIRECTORY = re.compile(r"Directory: (.+?)\s*$")
-_SHUTDOWN = re.compile(r"Received (SIG[A-Z]+), shutting down farmer")
+_SHUTDOWN = re.compile(r"Received (SIG[A-Z]+|Ctrl\+C), shutting down (farmer|node)\b")
 _CONNECTING = re.compile(r"Connecting to node RPC\b")
+# Today's upstream (UPSTREAM.md), each from its format string in autonomys/subspace.
+_PROVE_FAILED = re.compile(r"Failed to prove, scheduling sector for replotting\b")
+_SECTOR_SEND_FAILED = re.compile(r"Failed to send sector index for (initial plotting|replotting)\b")
+_FARM_CREATION_FAILED = re.compile(r"Farm creation failed\b")
+_FARM_RESIZED = re.compile(r"Farm size has changed\b")
+_FARM_EXITED_OK = re.compile(r"Farm exited successfully\b")
+_CACHE_START = re.compile(r"(Initializing|Synchronizing) piece cache\s*$")
+_CACHE_CATCHUP = re.compile(r"Syncing piece cache to the latest history size\b")
+_CACHE_CAUGHT_UP = re.compile(r"Finished syncing piece cache to the latest history size\b")
+_PLOT_RETRY = re.compile(r"(Plotting|Replotting) sector retry\s*$")
+_METRICS_SERVER = re.compile(r"Metrics server started\.")
+_DSN_PEERS = re.compile(r"dsn: actively using (\d+)/(\d+) known peers")
+_VOTE_FAILED = re.compile(r"Failed to submit vote\b")
+_INVALID_SIGNATURE = re.compile(r"Received invalid signature for reward\b")
+_RECEIVER_CLOSED = re.compile(r"Solution receiver is closed\b")
+_SLOW_BLOCK = re.compile(r"Slow Consensus block execution, took (\d+) ms")
+_DSN_SYNC_ERROR = re.compile(r"Error when syncing blocks from DSN\b")
+_DSN_SYNC = re.compile(r"Received notification to sync from DSN\b")
+# The fields logged after the DSN sync error (``error`` would otherwise run over them).
+_DSN_SYNC_TAIL = re.compile(r" last_(?:completed_segment_index|processed_block_number)=.*$", re.S)
+_CHAIN_SPEC = re.compile(r"Chain specification: (.+?)\s*$")
+_NODE_NAME = re.compile(r"Node name: (.+?)\s*$")
 _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([KMGTPE]i?B|kB|B)\b")
 
 # --- node messages ----------------------------------------------------------------------------
@@ -191,6 +231,11 @@ def _int(value: str | None) -> int | None:
 def _plot(body: str) -> Event | None:
     match = _PLOT.match(body)
     if match is None:
+        retry = _PLOT_RETRY.match(body)
+        if retry is not None:
+            return PlotRetry(
+                PlotKind.PLOTTING if retry.group(1) == "Plotting" else PlotKind.REPLOTTING
+            )
         done = _PLOT_DONE.match(body)
         return PlottingComplete(PlotKind.REPLOTTING) if done else None
     kind = PlotKind.PLOTTING if match.group(1) == "Plotting" else PlotKind.REPLOTTING
@@ -219,7 +264,21 @@ def _piece(body: str) -> Event | None:
 
 
 def _finished(body: str) -> Event | None:
+    if _CACHE_CAUGHT_UP.match(body):
+        return PieceCacheCaughtUp()
     return PieceCacheSynced() if _CACHE_DONE.match(body) else None
+
+
+def _cache_start(body: str) -> Event | None:
+    match = _CACHE_START.match(body)
+    return PieceCacheStart(match.group(1).lower()) if match else None
+
+
+def _syncing(body: str) -> Event | None:
+    # The farmer's piece cache catch-up and the node's informant share the first word.
+    if _CACHE_CATCHUP.match(body):
+        return PieceCacheCatchUp()
+    return _informant(body)
 
 
 def _failed(body: str) -> Event | None:
@@ -236,6 +295,20 @@ def _failed(body: str) -> Event | None:
         return SolutionFailed(
             _int(fields.get("slot")), _int(fields.get("sector_index")), fields.get("error")
         )
+    if _PROVE_FAILED.match(body):
+        fields = split_fields(body)[1]
+        return ProveFailed(
+            _int(fields.get("slot")), _int(fields.get("sector_index")), fields.get("error")
+        )
+    match = _SECTOR_SEND_FAILED.match(body)
+    if match is not None:
+        plot_kind = (
+            PlotKind.PLOTTING if match.group(1) == "initial plotting" else PlotKind.REPLOTTING
+        )
+        return SectorSendFailed(plot_kind, split_fields(body)[1].get("error"))
+    if _VOTE_FAILED.match(body):
+        fields = split_fields(body)[1]
+        return VoteFailed(_int(fields.get("slot")), fields.get("error"))
     return None
 
 
@@ -258,6 +331,13 @@ def _farm(body: str) -> Event | None:
     if stopped or _FARM_EXITED.match(body):
         fields = split_fields(body)[1]
         return FarmDown(_int(fields.get("farm_index")), fields.get("error"), stopped)
+    if _FARM_EXITED_OK.match(body):
+        return FarmExitedOk(_int(split_fields(body)[1].get("farm_index")))
+    if _FARM_CREATION_FAILED.match(body):
+        return FarmCreationFailed(split_fields(body)[1].get("error"))
+    if _FARM_RESIZED.match(body):
+        fields = split_fields(body)[1]
+        return FarmResized(fields.get("old_space"), fields.get("new_space"))
     return None
 
 
@@ -290,7 +370,49 @@ def _directory(body: str) -> Event | None:
 
 def _received(body: str) -> Event | None:
     match = _SHUTDOWN.match(body)
-    return FarmerShutdown(match.group(1)) if match else None
+    if match is not None:
+        return FarmerShutdown(match.group(1), match.group(2))
+    if _INVALID_SIGNATURE.match(body):
+        return RewardSignatureInvalid(split_fields(body)[1].get("hash"))
+    if _DSN_SYNC.match(body):
+        return DsnSyncStarted(split_fields(body)[1].get("reason"))
+    return None
+
+
+def _metrics(body: str) -> Event | None:
+    if not _METRICS_SERVER.match(body):
+        return None
+    return MetricsServerStarted(split_fields(body)[1].get("endpoints"))
+
+
+def _dsn(body: str) -> Event | None:
+    match = _DSN_PEERS.match(body)
+    return DsnPeers(int(match.group(1)), int(match.group(2))) if match else None
+
+
+def _slow(body: str) -> Event | None:
+    match = _SLOW_BLOCK.match(body)
+    if match is None:
+        return None
+    reference = split_fields(body)[1].get("reference_execution_time_ms")
+    return SlowBlock(int(match.group(1)), _int(reference))
+
+
+def _error(body: str) -> Event | None:
+    if not _DSN_SYNC_ERROR.match(body):
+        return None
+    error = split_fields(body)[1].get("error")
+    return DsnSyncError(_DSN_SYNC_TAIL.sub("", error) if error else None)
+
+
+def _chain(body: str) -> Event | None:
+    match = _CHAIN_SPEC.match(body)
+    return NodeChain(match.group(1)) if match else None
+
+
+def _node(body: str) -> Event | None:
+    match = _NODE_NAME.match(body)
+    return NodeName(match.group(1)) if match else None
 
 
 def _connecting(body: str) -> Event | None:
@@ -343,7 +465,8 @@ def _claimed(body: str) -> Event | None:
 
 
 def _solution(body: str) -> Event | None:
-    if not _IGNORED.match(body):
+    # ``Solution receiver is closed`` means the same as ``Solution was ignored``: too slow.
+    if not (_IGNORED.match(body) or _RECEIVER_CLOSED.match(body)):
         return None
     return SolutionIgnored(_int(split_fields(body)[1].get("slot")))
 
@@ -374,7 +497,7 @@ _BY_FIRST_WORD: dict[str, _Handler] = {
     "Received": _received,
     "Connecting": _connecting,
     "Idle": _informant,
-    "Syncing": _informant,
+    "Syncing": _syncing,
     "Preparing": _informant,
     "Pending": _informant,
     "Block": _informant,
@@ -383,6 +506,14 @@ _BY_FIRST_WORD: dict[str, _Handler] = {
     "Claimed": _claimed,
     "Solution": _solution,
     "version": _version,
+    "Initializing": _cache_start,
+    "Synchronizing": _cache_start,
+    "Metrics": _metrics,
+    "dsn": _dsn,
+    "Slow": _slow,
+    "Error": _error,
+    "Chain": _chain,
+    "Node": _node,
 }
 
 
@@ -427,8 +558,8 @@ def match_hot_line(text: str) -> HotLine | None:
     return match.groups() if match is not None else None  # type: ignore[return-value]
 
 
-_FARM_FROM_EVENT = (FarmDown, FarmHeader)
-_SECTOR_FROM_EVENT = (PlotProgress, SolutionFailed, ProvingSkipped)
+_FARM_FROM_EVENT = (FarmDown, FarmHeader, FarmExitedOk)
+_SECTOR_FROM_EVENT = (PlotProgress, SolutionFailed, ProvingSkipped, ProveFailed)
 _span_cache: dict[str, tuple[int | None, int | None]] = {}
 
 

@@ -305,6 +305,9 @@ async def test_node_sample_state_and_events(db: Database, clock: FakeClock) -> N
         "claimed_block": 1,
         "solution_ignored": 1,
         "node_version": 1,
+        "node_chain": 1,
+        "node_name": 1,
+        "metrics_server": 1,
     }
     slots = await rows(
         db, "SELECT kind, data FROM events WHERE kind LIKE 'claimed%' ORDER BY ts_us"
@@ -323,6 +326,7 @@ async def test_node_fixtures_older_lines_do_not_win(db: Database, clock: FakeClo
     assert state == [("idle", 3245131, 3245134)]
     assert dict(await rows(db, "SELECT kind, count(*) FROM events GROUP BY kind")) == {
         "node_version": 2,
+        "node_chain": 1,
         "node_reorg": 2,
         "claimed_vote": 2,
         "claimed_block": 2,

@@ -19,6 +19,7 @@ from collectors.models.events import (
     FarmHeader,
     FarmIdLine,
     FarmingError,
+    NodeChain,
     NodeImported,
     NodeInformant,
     NodeReorg,
@@ -243,6 +244,7 @@ def test_node_2023_local_time_and_consensus_brackets() -> None:
     events = [p.event for p in lines]
     assert events == [
         NodeVersion("0.1.0-3f9d2a6c81e"),
+        NodeChain("Subspace Gemini 3f"),
         NodeInformant(
             SyncState.SYNCING,
             8,
@@ -349,7 +351,8 @@ def test_unknown_and_empty_lines_are_none() -> None:
         "   ",
         "hello",
         "2025-06-20T08:00:01.049818Z  INFO libp2p_swarm: local_peer_id=12D3KooW",
-        "2025-06-20T08:00:01.049818Z  INFO x: Plotting sector retry",
+        "2025-06-20T08:00:01.049818Z  INFO x: Plotting sector",
+        "2025-06-20T08:00:01.049818Z  INFO x: dsn: actively using some known peers",
         "2025-06-20T08:00:01.049818Z  INFO x: Successfully signed reward hash nothex",
         "2025-06-20T08:00:01.049818Z  INFO x: Finished syncing piece cache to the latest history",
     ]:
@@ -453,7 +456,8 @@ def _agrees_with_parse_line(text: str) -> bool:
 def test_hot_line_shortcut_agrees_with_parse_line_on_fixtures() -> None:
     texts = [line for path in sorted(LOGS.glob("*.log")) for line in read_lines(path)]
     hits = [t for t in texts if _agrees_with_parse_line(t)]
-    assert len(hits) == 11  # farmer-current.log: 5 progress lines and 6 signed rewards
+    # farmer-current.log: 5 progress lines and 6 signed rewards; farmer-2026-06.log: one of each
+    assert len(hits) == 13
     assert match_hot_line(texts[0]) is None  # a start line is not hot
     ansi = read_lines(LOGS / "farmer-ansi.log")
     assert all(match_hot_line(t) is None for t in ansi)  # ANSI goes the full way
