@@ -47,8 +47,9 @@ imported = time.perf_counter()
 code = main(["ingest", *sys.argv[2:], "--db", sys.argv[1]]) if sys.argv[2:] else 0
 done = time.perf_counter()
 usage = resource.getrusage(resource.RUSAGE_SELF)
-print(f"RESULT {{code}} {{imported - started:.4f}} {{done - imported:.4f}} {{usage.ru_maxrss}}",
-      file=sys.stderr)
+cpu = usage.ru_utime + usage.ru_stime
+print(f"RESULT {{code}} {{imported - started:.4f}} {{done - imported:.4f}} {{usage.ru_maxrss}}"
+      f" {{cpu:.3f}}", file=sys.stderr)
 """
 
 
@@ -77,11 +78,12 @@ class Child:
         results = [line for line in done.stderr.splitlines() if line.startswith("RESULT ")]
         if done.returncode or not results:
             raise SystemExit(f"cosmos ingest failed:\n{done.stdout}\n{done.stderr[-3000:]}")
-        _, code, imports, main, rss_kib = results[-1].split()
+        _, code, imports, main, rss_kib, cpu = results[-1].split()
         if code != "0":
             raise SystemExit(f"cosmos ingest exited {code}:\n{done.stdout}\n{done.stderr}")
         self.imports, self.main = float(imports), float(main)
         self.rss_mib = int(rss_kib) / 1024
+        self.cpu = float(cpu)  # user + system, all threads, start-up included
         self.stdout = done.stdout
 
 
@@ -134,16 +136,20 @@ def bench_ingest(lines: int, runs: int) -> None:
         grep = median_of(runs, lambda log=log: grep_seconds(log))
         loop = median_of(runs, lambda log=log: loop_seconds(log))
         mains: list[float] = []
+        cpus: list[float] = []
         for _ in range(runs):
             child = Child(fresh(OUT / "speed.db"), log)
             mains.append(child.main)
+            cpus.append(child.cpu)
         took = statistics.median(mains)
+        cpu = statistics.median(cpus)
         kind = "json-file" if json_file else "plain    "
         print(
             f"   {kind}: {lines / took:>9,.0f} lines/s ({took:.2f} s; runs "
             + " ".join(f"{m:.2f}" for m in mains)
             + f") = {took / grep:.0f}x grep -c ({grep:.3f} s), {took / loop:.1f}x a Python"
-            f" line loop ({loop:.3f} s); {load()}"
+            f" line loop ({loop:.3f} s); {cpu:.2f} CPU s = {lines / cpu:,.0f} lines per CPU"
+            f" second; {load()}"
         )
 
 
