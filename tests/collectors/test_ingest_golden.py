@@ -24,7 +24,7 @@ from tests.conftest import FIXTURES, SAMPLES
 
 GOLDEN = FIXTURES / "golden" / "ingest-rows.json"
 LOGS = FIXTURES / "logs"
-PLAIN_FIXTURES = sorted(p.name for p in LOGS.glob("*.log") if not p.name.endswith(".json.log"))
+PLAIN_FIXTURES = sorted(p.name for p in LOGS.glob("*.log"))
 SHARED_SAMPLES = [
     "farmer.log",
     "farmer-json.log",
@@ -84,7 +84,7 @@ def inputs() -> dict[str, bytes]:
         out[f"{name} as json-file"] = as_json_file(text)
         out[f"{name} as frames"] = as_frames(text)
     out["farmer-small.log"] = (FIXTURES / "sources" / "farmer-small.log").read_bytes()
-    mix = (LOGS / "farmer-mix.json.log").read_bytes()
+    mix = (FIXTURES / "golden" / "farmer-mix.json.log").read_bytes()
     out["farmer-mix.json.log"] = mix
     out["farmer-mix.json.log as plain"] = json_log_texts(mix).encode()
     return out
@@ -139,7 +139,7 @@ async def test_sample_rows_are_the_golden_ones(tmp_path: Path, name: str) -> Non
 
 async def test_batch_size_changes_no_row(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Cut into many small batches and reads, the mix log stores the same rows."""
-    content = (LOGS / "farmer-mix.json.log").read_bytes()
+    content = (FIXTURES / "golden" / "farmer-mix.json.log").read_bytes()
     (tmp_path / "a").mkdir()
     whole = await stored_rows(tmp_path / "a", "mix.json.log", content)
     monkeypatch.setattr(ingest_command, "BATCH_LINES", 97)
