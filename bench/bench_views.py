@@ -143,6 +143,7 @@ async def main() -> None:
     parser.add_argument("--per-day", type=float, default=10.0, help="rewards per farm per day")
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--periods", default="24h,7d,30d,1y", help="comma-separated")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(Path(tmp) / "bench.db")
@@ -167,7 +168,7 @@ async def main() -> None:
             messages = pack(farms_embeds(farms, NOW_US))
             assert sum(len(m) for m in messages) >= 1
 
-        for period in ("24h", "7d", "30d", "1y"):
+        for period in args.periods.split(","):
 
             async def rewards_reply(period: str = period) -> None:
                 _, embeds, png = await build_rewards_reply(views, NOW_US, period)

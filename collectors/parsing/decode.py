@@ -12,7 +12,6 @@ import calendar
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import StrEnum
 
 __all__ = [
@@ -33,11 +32,43 @@ class Framing(StrEnum):
     DOCKER_FRAMES = "docker-frames"
 
 
-@dataclass(frozen=True, slots=True)
 class DecodedLine:
-    text: str
-    end_offset: int
-    received_us: int | None = None
+    """A complete line, the byte offset just after it, and the transport's time if any.
+
+    A plain class with slots, not a frozen dataclass: one is made per line, and a frozen
+    dataclass's ``__init__`` costs about twice as much. ``received`` may be given as Docker's
+    raw ``time`` bytes (a json-file entry's ``<time>"}``): it is parsed only when read, which
+    is rare (a line without a time of its own).
+    """
+
+    __slots__ = ("_received", "end_offset", "text")
+
+    def __init__(self, text: str, end_offset: int, received: int | bytes | None = None) -> None:
+        self.text = text
+        self.end_offset = end_offset
+        self._received = received
+
+    @property
+    def received_us(self) -> int | None:
+        received = self._received
+        if isinstance(received, bytes):
+            received = parse_rfc3339_us(received[:-2].decode("ascii", "replace"))
+            self._received = received
+        return received
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DecodedLine):
+            return NotImplemented
+        return (self.text, self.end_offset, self.received_us) == (
+            other.text,
+            other.end_offset,
+            other.received_us,
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"DecodedLine({self.text!r}, {self.end_offset}, {self.received_us})"
 
 
 _FRAME_HEADER_LEN = 8
@@ -145,7 +176,7 @@ def detect_framing(head: bytes) -> Framing:
 
 # --- timestamps -----------------------------------------------------------------------------
 
-_second_cache: dict[str, int] = {}
+_day_cache: dict[str, int] = {}
 _RFC3339 = re.compile(
     r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:[.,](\d+))?(Z|[+-]\d\d:?\d\d)?$"
 )
@@ -154,41 +185,47 @@ _RFC3339 = re.compile(
 def parse_rfc3339_us(value: str) -> int | None:
     """``2025-06-20T08:00:00.412987189Z`` (any fraction length, or none) to UTC microseconds.
 
-    Whole seconds are cached (a log's lines share them, and ``timegm`` is the slow part).
+    The start of each UTC day is cached (``timegm`` is the slow part and a log's lines share
+    days, not seconds: a farmer logs about a line a second); the time of day is arithmetic.
     A value without a zone is read as UTC. Anything unparseable gives None.
     """
-    base = _second_cache.get(value[:19])
-    if base is not None and value[-1] == "Z":
-        # Fast path: ``YYYY-MM-DDTHH:MM:SS`` already seen; only the fraction is new.
-        if len(value) == 20:
-            return base
-        if value[19] == ".":
-            frac = value[20:-1]
-            if frac.isdigit():
-                return base + int((frac + "00000")[:6])
+    day = _day_cache.get(value[:10])
+    if day is not None and len(value) >= 20 and value[-1] == "Z" and value[10] == "T":
+        # Fast path: ``HH:MM:SS[.fff…]Z`` on a day already seen.
+        hms = value[11:13] + value[14:16] + value[17:19]
+        if value[13] == value[16] == ":" and hms.isdecimal():
+            clock = int(hms)
+            hour, rest = divmod(clock, 10_000)
+            minute, second = divmod(rest, 100)
+            if hour < 24 and minute < 60 and second < 61:
+                base = day + (hour * 3600 + minute * 60 + second) * 1_000_000
+                if len(value) == 20:
+                    return base
+                frac = value[20:-1]
+                if value[19] == "." and frac.isdecimal():
+                    return base + int(frac[:6].ljust(6, "0"))
     match = _RFC3339.match(value)
     if match is None:
         return None
-    year, month, day, hour, minute, second, frac, zone = match.groups()
-    if not (1 <= int(month) <= 12 and 1 <= int(day) <= 31 and int(hour) < 24):
+    year, month, day_text, hour_text, minute_text, second_text, frac, zone = match.groups()
+    if not (1 <= int(month) <= 12 and 1 <= int(day_text) <= 31 and int(hour_text) < 24):
         return None
-    if int(minute) >= 60 or int(second) >= 61:
+    if int(minute_text) >= 60 or int(second_text) >= 61:
         return None
     try:
-        seconds = calendar.timegm(
-            (int(year), int(month), int(day), int(hour), int(minute), int(second), 0, 0, 0)
-        )
+        midnight = calendar.timegm((int(year), int(month), int(day_text), 0, 0, 0, 0, 0, 0))
     except (ValueError, OverflowError):
         return None
+    seconds = midnight + int(hour_text) * 3600 + int(minute_text) * 60 + int(second_text)
     offset = 0
     if zone and zone != "Z":
         sign = -1 if zone[0] == "-" else 1
         digits = zone[1:].replace(":", "")
         offset = sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
     elif zone == "Z" and value[10] == "T":
-        if len(_second_cache) >= 8192:
-            _second_cache.clear()
-        _second_cache[value[:19]] = seconds * 1_000_000
+        if len(_day_cache) >= 4096:
+            _day_cache.clear()
+        _day_cache[value[:10]] = midnight * 1_000_000
     micros = int(frac[:6].ljust(6, "0")) if frac else 0
     return (seconds - offset) * 1_000_000 + micros
 
@@ -347,13 +384,22 @@ class LineDecoder:
             chunk = data[start:last_nl]
             if self.framing is Framing.JSON_FILE:
                 offset = self._json_chunk(chunk, offset, out, nul)
-            else:
+            elif self.docker_timestamps or nul:
                 for whole in chunk.split(b"\n"):
                     offset += len(whole) + 1
                     raw = whole.lstrip(b"\0") if nul and whole[:1] == b"\0" else whole
                     line = handle(raw[:limit] if len(raw) > limit else raw, offset)
                     if line is not None:
                         out.append(line)
+            else:
+                # _plain_line inlined: this loop runs once per line of a plain log.
+                append = out.append
+                for entry in chunk.split(b"\n"):
+                    offset += len(entry) + 1
+                    raw = entry[:limit] if len(entry) > limit else entry
+                    if raw[-1:] == b"\r":
+                        raw = raw[:-1]
+                    append(DecodedLine(raw.decode("utf-8", "replace"), offset))
             self._offset = offset
             start = last_nl + 1
         if start < len(data):
@@ -382,36 +428,36 @@ class LineDecoder:
 
     def _json_chunk(self, chunk: bytes, offset: int, out: list[DecodedLine], nul: bool) -> int:
         """Complete json-file entries; the common one (a whole line, no escape but its "\n")
-        is taken apart by one regex, anything else by the json module."""
+        is cut apart with a few byte searches, anything else goes to the json module. Docker's
+        ``time`` is kept as bytes, parsed only if asked for."""
         limit = self._max_raw
         max_text = self.max_line_bytes
         append = out.append
         for whole in chunk.split(b"\n"):
             offset += len(whole) + 1
-            entry = whole.lstrip(b"\0") if nul and whole[:1] == b"\0" else whole
+            raw = whole.lstrip(b"\0") if nul and whole[:1] == b"\0" else whole
+            # {"log":"<text>\n","stream":"stdout","time":"<time>"} with no escape in <text>
+            text, sep, rest = raw.partition(_JSON_LOG_END)
+            if (
+                sep
+                and not self._json_parts
+                and text[:8] == _JSON_HEAD
+                and rest[-2:] == b'"}'
+                and b"\\" not in text
+                and b'"' not in text[8:]
+                and len(raw) <= limit
+            ):
+                _, sep, when = rest.partition(_JSON_TIME)
+                if sep:
+                    line = text[8:].decode("utf-8", "replace")
+                    if len(line) > max_text:
+                        line = _cut_text(line, max_text)
+                    append(DecodedLine(line, offset, when))
+                    continue
             # Longer than Docker ever writes: cut, so it fails to parse and is dropped.
-            raw = entry[:limit] if len(entry) > limit else entry
-            if not self._json_parts:
-                # {"log":"<text>\n","stream":"stdout","time":"<time>"} with no escape in <text>
-                cut = raw.rfind(_JSON_LOG_END)
-                if (
-                    cut > 7
-                    and raw.startswith(_JSON_HEAD)
-                    and raw.endswith(b'"}')
-                    and raw.find(b"\\", 8, cut) < 0
-                    and raw.find(b'"', 8, cut) < 0
-                ):
-                    at = raw.find(_JSON_TIME, cut + 14)
-                    if at > 0:
-                        text = raw[8:cut].decode("utf-8", "replace")
-                        if len(text) > max_text:
-                            text = _cut_text(text, max_text)
-                        when = raw[at + 10 : -2].decode("ascii", "replace")
-                        append(DecodedLine(text, offset, parse_rfc3339_us(when)))
-                        continue
-            line = self._json_entry(raw, offset)
-            if line is not None:
-                append(line)
+            decoded = self._json_entry(raw[:limit] if len(raw) > limit else raw, offset)
+            if decoded is not None:
+                append(decoded)
         return offset
 
     def _json_entry(self, raw: bytes | bytearray, end: int) -> DecodedLine | None:

@@ -306,3 +306,56 @@ def test_decoder_never_raises_and_chunking_does_not_matter(
     for line in got:
         assert len(line.text.encode("utf-8")) <= 256
         assert 0 < line.end_offset <= len(data)
+
+
+def _reference_rfc3339_us(value: str) -> int | None:
+    """The parse without any cache: regex, range checks, ``timegm`` (the code before the
+    per-day cache)."""
+    import calendar
+    import re
+
+    match = re.match(
+        r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:[.,](\d+))?(Z|[+-]\d\d:?\d\d)?$", value
+    )
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, frac, zone = match.groups()
+    if not (1 <= int(month) <= 12 and 1 <= int(day) <= 31 and int(hour) < 24):
+        return None
+    if int(minute) >= 60 or int(second) >= 61:
+        return None
+    seconds = calendar.timegm(
+        (int(year), int(month), int(day), int(hour), int(minute), int(second), 0, 0, 0)
+    )
+    offset = 0
+    if zone and zone != "Z":
+        sign = -1 if zone[0] == "-" else 1
+        digits = zone[1:].replace(":", "")
+        offset = sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
+    micros = int(frac[:6].ljust(6, "0")) if frac else 0
+    return (seconds - offset) * 1_000_000 + micros
+
+
+@settings(max_examples=3000)
+@given(
+    st.sampled_from(["2025-06-20", "2024-02-29", "2025-02-31", "1999-12-31", "2025-6-20"]),
+    st.sampled_from(["T", " ", "t"]),
+    st.tuples(st.integers(0, 25), st.integers(0, 61), st.integers(0, 62)),
+    st.tuples(
+        st.sampled_from(["", ".", ",", ".1", ".412987189", ".000000", ",5", ".12a", ".٣"]),
+        st.sampled_from(["Z", "", "+02:00", "-0130", "z", "ZZ"]),
+    ),
+    st.sampled_from(["{:02d}", "{:d}", "{:03d}", "٠{:d}"]),
+)
+def test_parse_rfc3339_is_the_uncached_parse(
+    day: str, sep: str, hms: tuple[int, int, int], tail: tuple[str, str], fmt: str
+) -> None:
+    """Any shape, valid or not, asked twice (the second time a day is cached): the same
+    answer as the plain regex-and-timegm parse."""
+    hour, minute, second = hms
+    frac, zone = tail
+    value = f"{day}{sep}{fmt.format(hour)}:{minute:02d}:{second:02d}{frac}{zone}"
+    expected = _reference_rfc3339_us(value)
+    assert parse_rfc3339_us(value) == expected
+    assert parse_rfc3339_us(value) == expected
+    assert parse_rfc3339_us(value[:-1]) == _reference_rfc3339_us(value[:-1])
