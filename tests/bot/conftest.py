@@ -46,6 +46,8 @@ def make_settings(tmp_path: Path, **discord_settings: Any) -> Settings:
         database_path=tmp_path / "cosmos.db",
         farmer_name="alpha",
         discord=discord_settings,
+        # The daily summary runs on the wall clock: a run near its hour would add a message.
+        alerts={"summary_enabled": False},
     )
 
 
