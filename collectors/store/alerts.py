@@ -256,6 +256,7 @@ class _FarmBuild:
     allocated_bytes: int | None
     errors: list[FarmErrorEvent] = field(default_factory=list)
     error_totals: list[tuple[int, float]] = field(default_factory=list)
+    plotting_error_totals: list[tuple[int, float]] = field(default_factory=list)
     in_latest_run: bool | None = None
     latest_run_started_us: int | None = None
     in_latest_scrape: bool | None = None
@@ -290,6 +291,7 @@ class _FarmBuild:
             reward_times_us=tuple(sorted(self.rewards)),
             misses=tuple(sorted(self.misses, key=lambda m: m.ts_us)),
             log_lag_us=self.log_lag_us,
+            plotting_error_totals=tuple(sorted(self.plotting_error_totals)),
         )
 
 
@@ -653,15 +655,21 @@ class AlertInputReader:
                     if farm.plot_complete:
                         farm.plot_complete = False  # the metrics say work remains
         window_start = now_us - int(
-            max(settings.farm_error_window_minutes, settings.missed_rewards_window_minutes)
+            max(
+                settings.farm_error_window_minutes,
+                settings.missed_rewards_window_minutes,
+                settings.plotting_errors_window_minutes,
+            )
             * MINUTE_US
         )
+        plotting_since = now_us - int(settings.plotting_errors_window_minutes * MINUTE_US)
         error_since = now_us - int(settings.farm_error_window_minutes * MINUTE_US)
         miss_since = now_us - int(settings.missed_rewards_window_minutes * MINUTE_US)
         history: dict[str, list[aiosqlite.Row]] = {}
         for r in await self.rows(
             "SELECT farm_id, ts_us, farming_errors, proving_timeout, proving_rejected,"
-            " proving_failed FROM farm_metric_snapshots WHERE ts_us >= ? ORDER BY farm_id, ts_us",
+            " proving_failed, plotting_errors FROM farm_metric_snapshots WHERE ts_us >= ?"
+            " ORDER BY farm_id, ts_us",
             (window_start,),
         ):
             history.setdefault(r["farm_id"], []).append(r)
@@ -673,6 +681,11 @@ class AlertInputReader:
                 (p["ts_us"], float(p["farming_errors"]))
                 for p in points
                 if p["ts_us"] >= error_since
+            )
+            farm.plotting_error_totals.extend(
+                (p["ts_us"], float(p["plotting_errors"]))
+                for p in points
+                if p["ts_us"] >= plotting_since and p["plotting_errors"] is not None
             )
             recent = [p for p in points if p["ts_us"] >= miss_since]
             for column, kind in METRIC_MISSES:
