@@ -272,11 +272,18 @@ def farm_embeds(detail: FarmDetail) -> list[discord.Embed]:
             ),
             inline=True,
         )
+    if detail.plotting_stages or detail.sectors_failed:
+        stages = [f"{name}: {mean:.1f} s" for name, mean in detail.plotting_stages]
+        if detail.sectors_failed:
+            stages.append(f"Failed sectors: {detail.sectors_failed}")
+        b.field("Plotting time per sector", "\n".join(stages), inline=True)
     b.lines("Recent rewards", _entries(detail.recent_rewards) or ["none yet"])
     if detail.recent_misses:
         b.lines("Recent misses", _entries(detail.recent_misses))
     if detail.recent_errors:
         b.lines("Errors", [f"{when(ts)} {clip(text, 200)}" for ts, text in detail.recent_errors])
+    if detail.recent_events:
+        b.lines("Events", [f"{when(ts)} {clip(text, 200)}" for ts, text in detail.recent_events])
     return b.embeds
 
 
@@ -340,6 +347,23 @@ def node_embed(node: NodeView) -> discord.Embed:
     add_field(e, "Peers", _num(node.peers), inline=True)
     if node.version:
         add_field(e, "Version", node.version, inline=True)
+    if node.chain or node.node_name:
+        add_field(e, "Chain", " · ".join(p for p in (node.chain, node.node_name) if p), inline=True)
+    if node.dsn_peers is not None:
+        add_field(e, "DSN peers", f"{node.dsn_peers[0]} of {node.dsn_peers[1]} used", inline=True)
+    if node.slow_blocks_1h:
+        add_field(e, "Slow blocks (1 h)", str(node.slow_blocks_1h), inline=True)
+    if node.missed_24h:
+        add_field(e, "Missed (24 h)", f"{node.missed_24h} votes/signatures lost", inline=True)
+    if node.blocks_imported is not None:
+        add_field(e, "Blocks imported", _num(int(node.blocks_imported)), inline=True)
+    if node.leaves is not None and node.leaves > 1:
+        add_field(e, "Forks", str(node.leaves), inline=True)
+    if node.dsn_sync_us is not None:
+        sync = f"caught up from DSN {when(node.dsn_sync_us)}"
+        if node.dsn_sync_error:
+            sync += f"; then: {clip(node.dsn_sync_error, 200)}"
+        add_field(e, "DSN sync", sync)
     if node.last_error:
         add_field(e, "Last error", node.last_error)
     return e

@@ -155,6 +155,11 @@ def derive_farm_state(
         auditing_recent_p99_s=_p99(recent_auditing),
         proving_recent_mean_s=_mean(recent_proving),
         proving_recent_p99_s=_p99(recent_proving),
+        downloading_mean_s=farm.stage_mean_s("downloading"),
+        encoding_mean_s=farm.stage_mean_s("encoding"),
+        writing_mean_s=farm.stage_mean_s("writing"),
+        plotting_mean_s=farm.stage_mean_s("plotting"),
+        plotting_errors=farm.plotting_errors,
     )
 
 

@@ -252,6 +252,12 @@ class AlertsSettings(_Section):
     no_reward_confidence: float = Field(default=0.999, gt=0, lt=1)
     balance_drop_tolerance_ai3: float = Field(default=0.01, ge=0, description="fees")
     large_transfer_out_ai3: float = Field(default=100.0, ge=0)
+    # Farming pauses while the piece cache catches up with the latest history size.
+    piece_cache_sync_minutes: float = Field(default=20.0, gt=0)
+    slow_blocks_per_hour: int = Field(default=10, ge=1, description="node 'Slow Consensus block'")
+    dsn_min_peers: int = Field(default=5, ge=0, description="DSN peers actively used")
+    plotting_errors_window_minutes: float = Field(default=60.0, gt=0)
+    plotting_errors_min: int = Field(default=1, ge=1, description="failed sectors per window")
     # Timing of every rule's alerts; grace_minutes overrides one rule's grace period.
     grace_minutes: dict[str, float] = Field(default_factory=dict)
     resolve_grace_minutes: float = Field(default=5.0, ge=0)

@@ -22,7 +22,8 @@ class NodesCog(commands.Cog):
     @app_commands.command(name="node", description="A node's sync state and peers")
     @app_commands.describe(name="node name (all nodes when empty)")
     async def node(self, interaction: discord.Interaction, name: str | None = None) -> None:
-        nodes = [n for n in await self.ctx.views.nodes.all() if name is None or n.name == name]
+        now = self.ctx.services.clock.now_us()
+        nodes = [n for n in await self.ctx.views.nodes.all(now) if name is None or n.name == name]
         if not nodes:
             known = ", ".join(n.name for n in await self.ctx.views.nodes.all()) or "none configured"
             await say(interaction, f"No node {name or ''} with metrics. Known nodes: {known}.")

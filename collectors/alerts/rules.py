@@ -18,6 +18,7 @@ from collectors.models.alerts import (
     AlertInputs,
     Condition,
     FarmState,
+    Miss,
     MissKind,
     Policy,
     Rule,
@@ -47,7 +48,13 @@ DEFAULT_GRACE_S: dict[Rule, float] = {
 }
 # Rules about past events: reminding is noise; some have nothing to "resolve" either.
 NO_REMIND = frozenset(
-    {Rule.MISSED_REWARDS, Rule.BALANCE_DROP, Rule.LARGE_TRANSFER_OUT, Rule.OPERATOR_INCIDENT}
+    {
+        Rule.MISSED_REWARDS,
+        Rule.BALANCE_DROP,
+        Rule.LARGE_TRANSFER_OUT,
+        Rule.OPERATOR_INCIDENT,
+        Rule.FARM_PROVE_FAILED,
+    }
 )
 NO_RESOLVE_MESSAGE = frozenset({Rule.BALANCE_DROP, Rule.LARGE_TRANSFER_OUT, Rule.OPERATOR_INCIDENT})
 
@@ -58,6 +65,9 @@ MISS_NAMES = {
     MissKind.FAILED_SIGNATURE: "failed signature",
     MissKind.REJECTED_PROOF: "rejected proof",
     MissKind.IGNORED_SOLUTION: "solution ignored by the node",
+    MissKind.PROVE_FAILED: "failed proof",
+    MissKind.VOTE_FAILED: "vote the node could not submit",
+    MissKind.INVALID_SIGNATURE: "reward signature rejected by the node",
 }
 
 
@@ -290,25 +300,178 @@ def plotting_stalled(inputs: AlertInputs, settings: AlertsSettings) -> list[Cond
 # --- rewards --------------------------------------------------------------------------------
 
 
-def missed_rewards(inputs: AlertInputs, settings: AlertsSettings) -> list[Condition]:
+def _missed(
+    inputs: AlertInputs, settings: AlertsSettings, subject: str, misses: Iterable[Miss], title: str
+) -> Condition:
     window = settings.missed_rewards_window_minutes * MINUTE_US
+    recent = [m for m in misses if m.ts_us >= inputs.now_us - window]
+    counts = Counter(m.kind for m in recent)
+    parts = [f"{n} {MISS_NAMES[kind]}" for kind, n in sorted(counts.items())]
+    last = recent[-1] if recent else None
+    detail = f"In the last {duration(window)}: " + ", ".join(parts) if parts else ""
+    if last is not None and last.detail:
+        detail += f". Last: {last.detail}"
+    return Condition(
+        Rule.MISSED_REWARDS,
+        subject,
+        len(recent) >= settings.missed_rewards_min,
+        Severity.WARNING,
+        title,
+        detail,
+    )
+
+
+def missed_rewards(inputs: AlertInputs, settings: AlertsSettings) -> list[Condition]:
+    out = [
+        _missed(
+            inputs, settings, farm.farm_id, farm.misses, f"Missed rewards on farm {farm_name(farm)}"
+        )
+        for farm in inputs.farms
+    ]
+    # The node's own: a vote it could not submit, a reward signature it rejected (no farm).
+    out.extend(
+        _missed(
+            inputs, settings, source.key, source.misses, f"Missed rewards at the node {source.key}"
+        )
+        for source in inputs.signals
+        if source.role == "node"
+    )
+    return out
+
+
+def farm_prove_failed(inputs: AlertInputs, settings: AlertsSettings) -> list[Condition]:
+    """``Failed to prove``: a reward lost and the sector unreadable; the disk is suspect."""
+    since = inputs.now_us - settings.missed_rewards_window_minutes * MINUTE_US
     out: list[Condition] = []
     for farm in inputs.farms:
-        recent = [m for m in farm.misses if m.ts_us >= inputs.now_us - window]
-        counts = Counter(m.kind for m in recent)
-        parts = [f"{n} {MISS_NAMES[kind]}" for kind, n in sorted(counts.items())]
-        last = recent[-1] if recent else None
-        detail = f"In the last {duration(window)}: " + ", ".join(parts) if parts else ""
-        if last is not None and last.detail:
-            detail += f". Last: {last.detail}"
+        failed = [m for m in farm.misses if m.kind is MissKind.PROVE_FAILED and m.ts_us >= since]
+        detail = ""
+        if failed:
+            detail = (
+                f"{len(failed)} failed proof(s) in the last "
+                f"{duration(settings.missed_rewards_window_minutes * MINUTE_US)}: the farmer could "
+                "not read its sector and schedules it for replotting. Check the disk (SMART, "
+                "dmesg)."
+            )
+            if failed[-1].detail:
+                detail += f" Last: {failed[-1].detail}"
         out.append(
             Condition(
-                Rule.MISSED_REWARDS,
+                Rule.FARM_PROVE_FAILED,
                 farm.farm_id,
-                len(recent) >= settings.missed_rewards_min,
-                Severity.WARNING,
-                f"Missed rewards on farm {farm_name(farm)}",
+                bool(failed),
+                Severity.ERROR,
+                f"Failed to prove on farm {farm_name(farm)}: a reward lost, the disk is suspect",
                 detail,
+            )
+        )
+    return out
+
+
+def farm_creation_failed(inputs: AlertInputs, settings: AlertsSettings) -> list[Condition]:
+    out: list[Condition] = []
+    for source in inputs.signals:
+        if source.role != "farmer":
+            continue
+        failed = {f.farm_index: f for f in source.creation_failures}
+        for index, failure in failed.items():
+            where = failure.directory or "its directory (not known from earlier runs)"
+            out.append(
+                Condition(
+                    Rule.FARM_CREATION_FAILED,
+                    f"{source.key}#{index}",
+                    failure.current,
+                    Severity.ERROR,
+                    f"Farm {index} could not start ({source.key})",
+                    f"Farm {index} at {where} failed to start: {failure.error}",
+                )
+            )
+    return out
+
+
+def piece_cache_sync_slow(inputs: AlertInputs, settings: AlertsSettings) -> list[Condition]:
+    limit = settings.piece_cache_sync_minutes * MINUTE_US
+    out: list[Condition] = []
+    for source in inputs.signals:
+        if source.role != "farmer":
+            continue
+        since = source.cache_catchup_since_us
+        lasting = 0 if since is None else inputs.now_us - max(since, inputs.watch_start_us or 0)
+        out.append(
+            Condition(
+                Rule.PIECE_CACHE_SYNC_SLOW,
+                source.key,
+                since is not None and lasting >= limit,
+                Severity.WARNING,
+                f"Piece cache still syncing to the latest history size ({source.key})",
+                f"Syncing for {duration(lasting)} (limit {duration(limit)}); farming can pause "
+                "until it finishes. Check the farmer's network and the node.",
+            )
+        )
+    return out
+
+
+def node_slow_blocks(inputs: AlertInputs, settings: AlertsSettings) -> list[Condition]:
+    out: list[Condition] = []
+    for source in inputs.signals:
+        if source.role != "node":
+            continue
+        n = source.slow_blocks_last_hour
+        worst = (
+            f", the slowest took {source.slowest_block_ms} ms" if source.slowest_block_ms else ""
+        )
+        out.append(
+            Condition(
+                Rule.NODE_SLOW_BLOCKS,
+                source.key,
+                n > settings.slow_blocks_per_hour,
+                Severity.WARNING,
+                f"Node executes blocks slowly ({source.key})",
+                f"{n} slow block executions in the last hour "
+                f"(limit {settings.slow_blocks_per_hour}){worst}. "
+                "The node's disk or CPU is too slow.",
+            )
+        )
+    return out
+
+
+def dsn_low_peers(inputs: AlertInputs, settings: AlertsSettings) -> list[Condition]:
+    out: list[Condition] = []
+    for source in inputs.signals:
+        if source.dsn_connected is None:
+            continue  # no recent DSN line: nothing to judge
+        out.append(
+            Condition(
+                Rule.DSN_LOW_PEERS,
+                source.key,
+                source.dsn_connected < settings.dsn_min_peers,
+                Severity.WARNING,
+                f"The {source.role} uses only {source.dsn_connected} DSN peers ({source.key})",
+                f"Actively using {source.dsn_connected} of {source.dsn_known} known DSN peers, "
+                f"fewer than {settings.dsn_min_peers}. Check the P2P ports and firewall.",
+            )
+        )
+    return out
+
+
+def plotting_errors(inputs: AlertInputs, settings: AlertsSettings) -> list[Condition]:
+    since = inputs.now_us - settings.plotting_errors_window_minutes * MINUTE_US
+    out: list[Condition] = []
+    for farm in inputs.farms:
+        readings = [total for ts, total in farm.plotting_error_totals if ts >= since]
+        if not readings:
+            continue
+        rise = counter_increase(readings)
+        out.append(
+            Condition(
+                Rule.PLOTTING_ERRORS,
+                farm.farm_id,
+                rise >= settings.plotting_errors_min,
+                Severity.WARNING,
+                f"Sectors failing to plot on farm {farm_name(farm)}",
+                f"{rise} sector(s) failed to plot in the last "
+                f"{duration(settings.plotting_errors_window_minutes * MINUTE_US)} "
+                "(farm_sector_plotting_error_counter).",
             )
         )
     return out
@@ -516,6 +679,12 @@ RULES: dict[Rule, Callable[[AlertInputs, AlertsSettings], list[Condition]]] = {
     Rule.LARGE_TRANSFER_OUT: large_transfer_out,
     Rule.LOW_BALANCE: low_balance,
     Rule.OPERATOR_INCIDENT: operator_incident,
+    Rule.FARM_PROVE_FAILED: farm_prove_failed,
+    Rule.FARM_CREATION_FAILED: farm_creation_failed,
+    Rule.PIECE_CACHE_SYNC_SLOW: piece_cache_sync_slow,
+    Rule.NODE_SLOW_BLOCKS: node_slow_blocks,
+    Rule.DSN_LOW_PEERS: dsn_low_peers,
+    Rule.PLOTTING_ERRORS: plotting_errors,
 }
 
 

@@ -28,6 +28,12 @@ class Rule(StrEnum):
     LARGE_TRANSFER_OUT = "large_transfer_out"
     LOW_BALANCE = "low_balance"
     OPERATOR_INCIDENT = "operator_incident"
+    FARM_PROVE_FAILED = "farm_prove_failed"
+    FARM_CREATION_FAILED = "farm_creation_failed"
+    PIECE_CACHE_SYNC_SLOW = "piece_cache_sync_slow"
+    NODE_SLOW_BLOCKS = "node_slow_blocks"
+    DSN_LOW_PEERS = "dsn_low_peers"
+    PLOTTING_ERRORS = "plotting_errors"
 
 
 class MissKind(StrEnum):
@@ -37,6 +43,9 @@ class MissKind(StrEnum):
     FAILED_SIGNATURE = "failed_signature"
     REJECTED_PROOF = "rejected_proof"
     IGNORED_SOLUTION = "ignored_solution"
+    PROVE_FAILED = "prove_failed"
+    VOTE_FAILED = "vote_failed"
+    INVALID_SIGNATURE = "invalid_signature"
 
 
 # --- the snapshot the rules read ------------------------------------------------------------
@@ -123,6 +132,37 @@ class FarmState:
     # How far behind the clock the farm's farmer log was when last read (its last line's time
     # against the time it was stored): large while history is still being backfilled.
     log_lag_us: int | None = None
+    # Sector plotting-error counter readings (metrics) in the window: (ts_us, total).
+    plotting_error_totals: tuple[tuple[int, float], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FarmCreationFailure:
+    """``Farm creation failed``: the farm at that index never started (latest failure per index)."""
+
+    farm_index: int | None
+    ts_us: int
+    error: str
+    current: bool  # in the farmer's current run (a later start may have brought the farm up)
+    directory: str | None = None  # where that index pointed in an earlier run, if known
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSignals:
+    """What one log source's recent lines say beyond farms: piece cache, DSN, node health."""
+
+    key: str
+    role: str
+    # An unfinished piece-cache catch-up to the latest history size started then (this run).
+    cache_catchup_since_us: int | None = None
+    # The latest ``dsn: actively using c/k known peers`` line, if recent.
+    dsn_connected: int | None = None
+    dsn_known: int | None = None
+    slow_blocks_last_hour: int = 0
+    slowest_block_ms: int | None = None
+    # Misses the node logs with no farm: a vote it could not submit, a signature it rejected.
+    misses: tuple[Miss, ...] = ()
+    creation_failures: tuple[FarmCreationFailure, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +220,7 @@ class AlertInputs:
     wallets: tuple[WalletState, ...] = ()
     # Farmer name -> rewards (times) in the look-back window, for farms' share-of-space estimate.
     farmer_rewards_us: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    signals: tuple[SourceSignals, ...] = ()
     # When cosmos first watched this database: silence and stalls count from then at the
     # earliest (old lines read in a backfill are history, not news). None: no such limit.
     watch_start_us: int | None = None

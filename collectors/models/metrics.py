@@ -77,6 +77,17 @@ class FarmMetrics:
     proving: tuple[tuple[ProvingOutcome, Histogram], ...] = ()
     farming_errors: float = 0.0
     skipped_slots: float = 0.0
+    # Sector plotting by stage (current layout): (stage, seconds summed, sectors timed), stages
+    # "downloading", "encoding", "writing", "plotting"; and the failed-sector counter.
+    stage_times: tuple[tuple[str, float, float], ...] = ()
+    plotting_errors: float | None = None
+
+    def stage_mean_s(self, stage: str) -> float | None:
+        """Mean seconds per sector in one plotting stage since the farmer started."""
+        for name, total, count in self.stage_times:
+            if name == stage:
+                return total / count if count > 0 else None
+        return None
 
     @property
     def sectors_total(self) -> int:
@@ -129,6 +140,18 @@ class FarmerSnapshot:
     connections: float | None = None
     # Farmer-wide plotted counter (legacy layout, or the plotter's own counter).
     sectors_plotted_counter: float | None = None
+    # Farmer piece cache requests (``farmer_cache_cache_*_Requests_total``) and the disk piece
+    # caches summed over their ``cache_id`` (capacity in pieces).
+    cache_get_hit: float | None = None
+    cache_get_miss: float | None = None
+    cache_find_hit: float | None = None
+    cache_find_miss: float | None = None
+    cache_errors: float | None = None
+    disk_cache_used: float | None = None
+    disk_cache_capacity: float | None = None
+    # The plotter's own sector counters (``plotter_sector_*``, summed over plotter kinds).
+    plotter_sectors_plotted: float | None = None
+    plotter_plotting_errors: float | None = None
 
     @property
     def farm_ids(self) -> frozenset[str]:
@@ -145,6 +168,12 @@ class NodeSnapshot:
     version: str | None
     node_name: str | None
     chain: str | None
+    # Newer node families (UPSTREAM.md); None when the node does not expose them.
+    blocks_imported: float | None = None
+    extrinsics: float | None = None
+    leaves: int | None = None
+    ready_transactions: int | None = None
+    process_start_s: float | None = None
 
     @property
     def blocks_behind(self) -> int | None:
@@ -216,6 +245,12 @@ class FarmState:
     auditing_recent_p99_s: float | None = None
     proving_recent_mean_s: float | None = None
     proving_recent_p99_s: float | None = None
+    # Mean seconds per sector by plotting stage since the farmer started; failed sectors.
+    downloading_mean_s: float | None = None
+    encoding_mean_s: float | None = None
+    writing_mean_s: float | None = None
+    plotting_mean_s: float | None = None
+    plotting_errors: float | None = None
 
     @property
     def sectors_total(self) -> int:
@@ -250,6 +285,22 @@ class FarmerState:
     plotter_capacity_total: float | None
     connections: float | None
     layout: MetricsLayout
+    cache_get_hit: float | None = None
+    cache_get_miss: float | None = None
+    cache_find_hit: float | None = None
+    cache_find_miss: float | None = None
+    cache_errors: float | None = None
+    disk_cache_used: float | None = None
+    disk_cache_capacity: float | None = None
+    plotter_sectors_plotted: float | None = None
+    plotter_plotting_errors: float | None = None
+
+    @property
+    def cache_hit_ratio(self) -> float | None:
+        """Share of piece requests the farmer's cache answered (get and find) since start."""
+        hits = (self.cache_get_hit or 0) + (self.cache_find_hit or 0)
+        total = hits + (self.cache_get_miss or 0) + (self.cache_find_miss or 0)
+        return hits / total if total else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,6 +350,7 @@ class FarmSnapshotRow:
     proving_failed: float
     farming_errors: float
     skipped_slots: float
+    plotting_errors: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

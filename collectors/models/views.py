@@ -82,6 +82,11 @@ class FarmDetail:
     recent_rewards: tuple[RewardEntry, ...]
     recent_misses: tuple[RewardEntry, ...]
     recent_errors: tuple[tuple[int, str], ...]
+    # Mean seconds per sector by plotting stage since the farmer started (farm metrics) and the
+    # sectors that failed to plot; farm events such as a resize or a clean exit.
+    plotting_stages: tuple[tuple[str, float], ...] = ()
+    sectors_failed: int | None = None
+    recent_events: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +153,17 @@ class NodeView:
     major_syncing: bool | None
     version: str | None
     last_error: str | None = None
+    # From the node's log and newer metrics (UPSTREAM.md); None when not known.
+    chain: str | None = None
+    node_name: str | None = None
+    dsn_peers: tuple[int, int] | None = None  # (actively used, known), the latest line
+    slow_blocks_1h: int | None = None
+    missed_24h: int | None = None  # votes it could not submit, reward signatures it rejected
+    dsn_sync_us: int | None = None  # the last "sync from DSN" (fell behind, catching up)
+    dsn_sync_error: str | None = None  # the last DSN sync error, if after that
+    blocks_imported: float | None = None
+    leaves: int | None = None
+    ready_transactions: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,6 +53,18 @@ class _F(Enum):
     PLOTTER_USED = auto()
     PLOTTER_TOTAL = auto()
     CONNECTIONS = auto()
+    STAGE_SUM = auto()  # the stage is in _STAGE_OF
+    STAGE_COUNT = auto()
+    PLOTTING_ERRORS = auto()
+    CACHE_GET_HIT = auto()
+    CACHE_GET_MISS = auto()
+    CACHE_FIND_HIT = auto()
+    CACHE_FIND_MISS = auto()
+    CACHE_ERRORS = auto()
+    DISK_CACHE_USED = auto()
+    DISK_CACHE_CAPACITY = auto()
+    PLOTTER_PLOTTED = auto()
+    PLOTTER_ERRORS = auto()
 
 
 _CUR = MetricsLayout.CURRENT
@@ -61,6 +73,19 @@ _OLD = MetricsLayout.LEGACY
 
 def _histogram(base: str, bucket: _F, total: _F, count: _F) -> dict[str, _F]:
     return {f"{base}_bucket": bucket, f"{base}_sum": total, f"{base}_count": count}
+
+
+_STAGES = ("downloading", "encoding", "writing", "plotting")
+# Only the sum and count of the sector stage histograms are read: their buckets are most of a
+# plotting farmer's body and a mean per stage is what /farm shows.
+_STAGE_TIMES = {
+    f"subspace_farmer_farm_sector_{stage}_time_seconds_{part}": (
+        _F.STAGE_SUM if part == "sum" else _F.STAGE_COUNT
+    )
+    for stage in _STAGES
+    for part in ("sum", "count")
+}
+_STAGE_OF = {name.lower(): name.split("_sector_")[1].split("_")[0] for name in _STAGE_TIMES}
 
 
 # Sample name (lower-cased) -> (field, layout). The one place farmer metric names are spelled.
@@ -95,6 +120,23 @@ FARMER_ALIASES: dict[str, tuple[_F, MetricsLayout]] = {
                 "subspace_farmer_plotter_plotting_capacity_used_Sectors": _F.PLOTTER_USED,
                 "subspace_farmer_plotter_plotting_capacity_total_Sectors": _F.PLOTTER_TOTAL,
                 "subspace_farmer_subspace_established_connections": _F.CONNECTIONS,
+                **_STAGE_TIMES,
+                "subspace_farmer_farm_sector_plotting_error_counter_Sectors_total": (
+                    _F.PLOTTING_ERRORS
+                ),
+                "subspace_farmer_farmer_cache_cache_get_hit_Requests_total": _F.CACHE_GET_HIT,
+                "subspace_farmer_farmer_cache_cache_get_miss_Requests_total": _F.CACHE_GET_MISS,
+                "subspace_farmer_farmer_cache_cache_find_hit_Requests_total": _F.CACHE_FIND_HIT,
+                "subspace_farmer_farmer_cache_cache_find_miss_Requests_total": _F.CACHE_FIND_MISS,
+                "subspace_farmer_farmer_cache_cache_error_Requests_total": _F.CACHE_ERRORS,
+                "subspace_farmer_disk_piece_cache_capacity_used_Pieces": _F.DISK_CACHE_USED,
+                "subspace_farmer_disk_piece_cache_capacity_total_Pieces": _F.DISK_CACHE_CAPACITY,
+                "subspace_farmer_plotter_sector_plotted_counter_Sectors_total": (
+                    _F.PLOTTER_PLOTTED
+                ),
+                "subspace_farmer_plotter_sector_plotting_error_counter_Sectors_total": (
+                    _F.PLOTTER_ERRORS
+                ),
             },
         ),
         (
@@ -130,6 +172,14 @@ NODE_NAMES = frozenset(
         "substrate_sub_libp2p_peers_count",
         "substrate_sub_libp2p_is_major_syncing",
         "substrate_build_info",
+        # newer families (UPSTREAM.md); counters may carry the OpenMetrics ``_total`` suffix
+        "subspace_node_blocks",
+        "subspace_node_blocks_total",
+        "subspace_node_extrinsics",
+        "subspace_node_extrinsics_total",
+        "substrate_number_leaves",
+        "substrate_ready_transactions_number",
+        "substrate_process_start_time_seconds",
     }
 )
 
@@ -237,6 +287,8 @@ class _FarmBuilder:
     proving: dict[ProvingOutcome, _HistogramBuilder] = field(default_factory=dict)
     farming_errors: float = 0.0
     skipped_slots: float = 0.0
+    stages: dict[str, list[float]] = field(default_factory=dict)  # stage -> [sum, count]
+    plotting_errors: float | None = None
 
     def build(self, farm_id: str) -> FarmMetrics:
         return FarmMetrics(
@@ -254,6 +306,12 @@ class _FarmBuilder:
             ),
             farming_errors=self.farming_errors,
             skipped_slots=self.skipped_slots,
+            stage_times=tuple(
+                (stage, self.stages[stage][0], self.stages[stage][1])
+                for stage in _STAGES
+                if stage in self.stages
+            ),
+            plotting_errors=self.plotting_errors,
         )
 
 
@@ -325,6 +383,11 @@ def parse_farmer_metrics(text: str, cache: LineCache | None = None) -> FarmerSna
             farm.farming_errors += value  # one series per error kind
         elif f is _F.SKIPPED_SLOTS:
             farm.skipped_slots += value
+        elif f is _F.STAGE_SUM or f is _F.STAGE_COUNT:
+            times = farm.stages.setdefault(_STAGE_OF[name], [0.0, 0.0])
+            times[0 if f is _F.STAGE_SUM else 1] = value
+        elif f is _F.PLOTTING_ERRORS:
+            farm.plotting_errors = value
 
     if matched == 0:
         raise MetricsParseError(
@@ -339,6 +402,15 @@ def parse_farmer_metrics(text: str, cache: LineCache | None = None) -> FarmerSna
         plotter_capacity_total=farmer.get(_F.PLOTTER_TOTAL),
         connections=farmer.get(_F.CONNECTIONS),
         sectors_plotted_counter=farmer.get(_F.PLOTTED_COUNTER),
+        cache_get_hit=farmer.get(_F.CACHE_GET_HIT),
+        cache_get_miss=farmer.get(_F.CACHE_GET_MISS),
+        cache_find_hit=farmer.get(_F.CACHE_FIND_HIT),
+        cache_find_miss=farmer.get(_F.CACHE_FIND_MISS),
+        cache_errors=farmer.get(_F.CACHE_ERRORS),
+        disk_cache_used=farmer.get(_F.DISK_CACHE_USED),
+        disk_cache_capacity=farmer.get(_F.DISK_CACHE_CAPACITY),
+        plotter_sectors_plotted=farmer.get(_F.PLOTTER_PLOTTED),
+        plotter_plotting_errors=farmer.get(_F.PLOTTER_ERRORS),
     )
 
 
@@ -351,6 +423,7 @@ def parse_node_metrics(text: str, cache: LineCache | None = None) -> NodeSnapsho
     peers: int | None = None
     syncing: bool | None = None
     version = node_name = chain = None
+    counters: dict[str, float] = {}
     matched = 0
     for name, labels, value in _samples(text, NODE_NAMES, cache):
         matched += 1
@@ -366,6 +439,8 @@ def parse_node_metrics(text: str, cache: LineCache | None = None) -> NodeSnapsho
         elif name == "substrate_build_info":
             version = labels.get("version")
             node_name = labels.get("name")
+        else:
+            counters[name.removesuffix("_total")] = value
     if matched == 0:
         raise MetricsParseError(
             "no node metrics (substrate_…) in the body; is this a node's /metrics URL?"
@@ -379,7 +454,16 @@ def parse_node_metrics(text: str, cache: LineCache | None = None) -> NodeSnapsho
         version=version,
         node_name=node_name,
         chain=chain,
+        blocks_imported=counters.get("subspace_node_blocks"),
+        extrinsics=counters.get("subspace_node_extrinsics"),
+        leaves=_opt_int(counters.get("substrate_number_leaves")),
+        ready_transactions=_opt_int(counters.get("substrate_ready_transactions_number")),
+        process_start_s=counters.get("substrate_process_start_time_seconds"),
     )
+
+
+def _opt_int(value: float | None) -> int | None:
+    return None if value is None else int(value)
 
 
 # --- histogram arithmetic -------------------------------------------------------------------

@@ -18,6 +18,7 @@ from collectors.models.alerts import (
     AlertState,
     BalanceFlow,
     BalanceReading,
+    FarmCreationFailure,
     FarmerDay,
     FarmErrorEvent,
     FarmState,
@@ -29,6 +30,7 @@ from collectors.models.alerts import (
     PlotProgress,
     Rule,
     SourceActivity,
+    SourceSignals,
     StatusOverview,
     SummaryData,
     TargetHealth,
@@ -199,7 +201,16 @@ MISS_OUTCOMES = {
     "solution_failed": MissKind.FAILED_SOLUTION,
     "proving_skipped": MissKind.PROVING_SKIPPED,
     "signature_failed": MissKind.FAILED_SIGNATURE,
+    "prove_failed": MissKind.PROVE_FAILED,
+    "vote_failed": MissKind.VOTE_FAILED,
+    "reward_signature_invalid": MissKind.INVALID_SIGNATURE,
 }
+# Misses the node logs without a farm.
+NODE_MISS_OUTCOMES = ("vote_failed", "reward_signature_invalid")
+# A DSN peers line comes every 5 minutes: an older one says nothing about now.
+DSN_FRESH_US = 15 * MINUTE_US
+# Farm creation failures are looked at this far back (a later start may have fixed them).
+CREATION_FAILURE_WATCH_US = 7 * DAY_US
 FATAL_EVENT_KINDS = ("farm_exited", "farm_stopped")
 NONFATAL_EVENT_KINDS = ("farming_error",)
 # Proving outcomes counted by the farmer's metrics that are missed rewards.
@@ -245,6 +256,7 @@ class _FarmBuild:
     allocated_bytes: int | None
     errors: list[FarmErrorEvent] = field(default_factory=list)
     error_totals: list[tuple[int, float]] = field(default_factory=list)
+    plotting_error_totals: list[tuple[int, float]] = field(default_factory=list)
     in_latest_run: bool | None = None
     latest_run_started_us: int | None = None
     in_latest_scrape: bool | None = None
@@ -279,6 +291,7 @@ class _FarmBuild:
             reward_times_us=tuple(sorted(self.rewards)),
             misses=tuple(sorted(self.misses, key=lambda m: m.ts_us)),
             log_lag_us=self.log_lag_us,
+            plotting_error_totals=tuple(sorted(self.plotting_error_totals)),
         )
 
 
@@ -311,6 +324,7 @@ class AlertInputReader:
             farms=farms,
             wallets=await self._wallets(tables, now_us),
             farmer_rewards_us=farmer_rewards,
+            signals=await self.signals(now_us, settings),
             watch_start_us=await self.watch_start(tables) or now_us,
         )
 
@@ -350,6 +364,96 @@ class AlertInputReader:
             )
             for r in rows
         )
+
+    async def signals(self, now_us: int, settings: AlertsSettings) -> tuple[SourceSignals, ...]:
+        """Per log source: piece cache catch-up, DSN peers, slow blocks, node misses, failed
+        farm creations (UPSTREAM.md's messages)."""
+        sources = {
+            r["id"]: r
+            for r in await self.rows("SELECT id, key, role, run_start_us FROM log_sources")
+        }
+        latest: dict[tuple[int, str], int] = {
+            (r["source_id"], r["kind"]): r["ts_us"]
+            for r in await self.rows(
+                "SELECT source_id, kind, MAX(ts_us) AS ts_us FROM events WHERE kind IN"
+                " ('piece_cache_catchup', 'piece_cache_caught_up', 'farmer_start',"
+                " 'farmer_shutdown') GROUP BY source_id, kind"
+            )
+        }
+        dsn: dict[int, tuple[int, int]] = {}
+        for r in await self.rows(
+            "SELECT source_id, data FROM events WHERE kind = 'dsn_peers' AND ts_us >= ?"
+            " ORDER BY ts_us",
+            (now_us - DSN_FRESH_US,),
+        ):
+            data = _data(r["data"])
+            if isinstance(data.get("connected"), int) and isinstance(data.get("known"), int):
+                dsn[r["source_id"]] = (data["connected"], data["known"])
+        slow: dict[int, list[int]] = {}
+        for r in await self.rows(
+            "SELECT source_id, data FROM events WHERE kind = 'slow_block' AND ts_us >= ?",
+            (now_us - HOUR_US,),
+        ):
+            took = _data(r["data"]).get("took_ms")
+            slow.setdefault(r["source_id"], []).append(took if isinstance(took, int) else 0)
+        misses: dict[int, list[Miss]] = {}
+        marks = ",".join("?" * len(NODE_MISS_OUTCOMES))
+        for r in await self.rows(
+            f"SELECT source_id, ts_us, outcome, detail FROM rewards WHERE outcome IN ({marks})"
+            " AND ts_us >= ? ORDER BY ts_us",
+            (*NODE_MISS_OUTCOMES, now_us - int(settings.missed_rewards_window_minutes * MINUTE_US)),
+        ):
+            misses.setdefault(r["source_id"], []).append(
+                Miss(r["ts_us"], MISS_OUTCOMES[r["outcome"]], r["detail"] or "")
+            )
+        failures: dict[int, dict[int | None, FarmCreationFailure]] = {}
+        for r in await self.rows(
+            "SELECT e.source_id, e.ts_us, e.farm_index, e.data, (SELECT f.directory"
+            " FROM farm_index_map m JOIN farms f USING (farm_id) WHERE m.source_id = e.source_id"
+            " AND m.farm_index = e.farm_index ORDER BY m.run_start_us DESC LIMIT 1) AS directory"
+            " FROM events e WHERE e.kind = 'farm_creation_failed' AND e.ts_us >= ?"
+            " ORDER BY e.ts_us",
+            (now_us - CREATION_FAILURE_WATCH_US,),
+        ):
+            source = sources.get(r["source_id"])
+            if source is None:
+                continue
+            run_start = source["run_start_us"]
+            failures.setdefault(r["source_id"], {})[r["farm_index"]] = FarmCreationFailure(
+                farm_index=r["farm_index"],
+                ts_us=r["ts_us"],
+                error=str(_data(r["data"]).get("error") or "no reason given"),
+                current=run_start is None or r["ts_us"] >= run_start,
+                directory=r["directory"],
+            )
+        out: list[SourceSignals] = []
+        for sid, source in sorted(sources.items(), key=lambda item: item[1]["key"]):
+            catchup = latest.get((sid, "piece_cache_catchup"))
+            ended = max(
+                (
+                    latest.get((sid, kind), 0)
+                    for kind in ("piece_cache_caught_up", "farmer_start", "farmer_shutdown")
+                ),
+                default=0,
+            )
+            connected, known = dsn.get(sid, (None, None))
+            took = slow.get(sid, [])
+            out.append(
+                SourceSignals(
+                    key=source["key"],
+                    role=source["role"],
+                    cache_catchup_since_us=catchup
+                    if catchup is not None and catchup > ended
+                    else None,
+                    dsn_connected=connected,
+                    dsn_known=known,
+                    slow_blocks_last_hour=len(took),
+                    slowest_block_ms=max(took) if took else None,
+                    misses=tuple(misses.get(sid, ())),
+                    creation_failures=tuple(failures.get(sid, {}).values()),
+                )
+            )
+        return tuple(out)
 
     async def watch_start(self, tables: frozenset[str]) -> int | None:
         if "alert_meta" not in tables:
@@ -551,15 +655,21 @@ class AlertInputReader:
                     if farm.plot_complete:
                         farm.plot_complete = False  # the metrics say work remains
         window_start = now_us - int(
-            max(settings.farm_error_window_minutes, settings.missed_rewards_window_minutes)
+            max(
+                settings.farm_error_window_minutes,
+                settings.missed_rewards_window_minutes,
+                settings.plotting_errors_window_minutes,
+            )
             * MINUTE_US
         )
+        plotting_since = now_us - int(settings.plotting_errors_window_minutes * MINUTE_US)
         error_since = now_us - int(settings.farm_error_window_minutes * MINUTE_US)
         miss_since = now_us - int(settings.missed_rewards_window_minutes * MINUTE_US)
         history: dict[str, list[aiosqlite.Row]] = {}
         for r in await self.rows(
             "SELECT farm_id, ts_us, farming_errors, proving_timeout, proving_rejected,"
-            " proving_failed FROM farm_metric_snapshots WHERE ts_us >= ? ORDER BY farm_id, ts_us",
+            " proving_failed, plotting_errors FROM farm_metric_snapshots WHERE ts_us >= ?"
+            " ORDER BY farm_id, ts_us",
             (window_start,),
         ):
             history.setdefault(r["farm_id"], []).append(r)
@@ -571,6 +681,11 @@ class AlertInputReader:
                 (p["ts_us"], float(p["farming_errors"]))
                 for p in points
                 if p["ts_us"] >= error_since
+            )
+            farm.plotting_error_totals.extend(
+                (p["ts_us"], float(p["plotting_errors"]))
+                for p in points
+                if p["ts_us"] >= plotting_since and p["plotting_errors"] is not None
             )
             recent = [p for p in points if p["ts_us"] >= miss_since]
             for column, kind in METRIC_MISSES:

@@ -207,6 +207,11 @@ def _farm_state_row(s: FarmState) -> tuple[object, ...]:
         s.auditing_recent_p99_s,
         s.proving_recent_mean_s,
         s.proving_recent_p99_s,
+        s.downloading_mean_s,
+        s.encoding_mean_s,
+        s.writing_mean_s,
+        s.plotting_mean_s,
+        s.plotting_errors,
     )
 
 
@@ -216,7 +221,8 @@ _FARM_STATE_COLUMNS = (
     " plotting_eta_seconds, auditing_count, auditing_mean_s, auditing_p99_s, proving_mean_s,"
     " proving_p99_s, proving_success, proving_timeout, proving_rejected, proving_failed,"
     " farming_errors, skipped_slots, auditing_recent_mean_s, auditing_recent_p99_s,"
-    " proving_recent_mean_s, proving_recent_p99_s"
+    " proving_recent_mean_s, proving_recent_p99_s, downloading_mean_s, encoding_mean_s,"
+    " writing_mean_s, plotting_mean_s, plotting_errors"
 )
 _FARM_STATE_UPSERT = (
     f"INSERT INTO farm_metrics ({_FARM_STATE_COLUMNS})"
@@ -243,6 +249,7 @@ def _farm_snapshot_row(farm: FarmMetrics, ts_us: int) -> tuple[object, ...]:
         farm.proving_count(ProvingOutcome.FAILED),
         farm.farming_errors,
         farm.skipped_slots,
+        farm.plotting_errors,
     )
 
 
@@ -275,6 +282,11 @@ def _row_to_farm_state(r: aiosqlite.Row) -> FarmState:
         auditing_recent_p99_s=r["auditing_recent_p99_s"],
         proving_recent_mean_s=r["proving_recent_mean_s"],
         proving_recent_p99_s=r["proving_recent_p99_s"],
+        downloading_mean_s=r["downloading_mean_s"],
+        encoding_mean_s=r["encoding_mean_s"],
+        writing_mean_s=r["writing_mean_s"],
+        plotting_mean_s=r["plotting_mean_s"],
+        plotting_errors=r["plotting_errors"],
     )
 
 
@@ -325,8 +337,12 @@ class MetricsStore:
             )
             await conn.executemany(_FARM_STATE_UPSERT, [_farm_state_row(s) for s in states])
             await conn.executemany(
-                "INSERT OR REPLACE INTO farm_metric_snapshots VALUES"
-                " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO farm_metric_snapshots (farm_id, ts_us, sectors_plotted,"
+                " sectors_not_plotted, sectors_about_to_expire, sectors_expired,"
+                " sectors_plotted_counter, auditing_count, auditing_sum, proving_success,"
+                " proving_timeout, proving_rejected, proving_failed, farming_errors,"
+                " skipped_slots, plotting_errors)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [_farm_snapshot_row(farm, now_us) for farm in snapshot.farms],
             )
             rows += 3 * len(ids)
@@ -343,14 +359,24 @@ class MetricsStore:
             await conn.execute(
                 "INSERT INTO farmer_metrics (target_key, farmer_id, ts_us, layout, farm_count,"
                 " piece_cache_used, piece_cache_capacity, plotter_capacity_used,"
-                " plotter_capacity_total, connections) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " plotter_capacity_total, connections, cache_get_hit, cache_get_miss,"
+                " cache_find_hit, cache_find_miss, cache_errors, disk_cache_used,"
+                " disk_cache_capacity, plotter_sectors_plotted, plotter_plotting_errors)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT(target_key) DO UPDATE SET farmer_id = excluded.farmer_id,"
                 " ts_us = excluded.ts_us, layout = excluded.layout,"
                 " farm_count = excluded.farm_count, piece_cache_used = excluded.piece_cache_used,"
                 " piece_cache_capacity = excluded.piece_cache_capacity,"
                 " plotter_capacity_used = excluded.plotter_capacity_used,"
                 " plotter_capacity_total = excluded.plotter_capacity_total,"
-                " connections = excluded.connections",
+                " connections = excluded.connections, cache_get_hit = excluded.cache_get_hit,"
+                " cache_get_miss = excluded.cache_get_miss,"
+                " cache_find_hit = excluded.cache_find_hit,"
+                " cache_find_miss = excluded.cache_find_miss, cache_errors = excluded.cache_errors,"
+                " disk_cache_used = excluded.disk_cache_used,"
+                " disk_cache_capacity = excluded.disk_cache_capacity,"
+                " plotter_sectors_plotted = excluded.plotter_sectors_plotted,"
+                " plotter_plotting_errors = excluded.plotter_plotting_errors",
                 (
                     target.key,
                     farmer_id,
@@ -362,6 +388,15 @@ class MetricsStore:
                     snapshot.plotter_capacity_used,
                     snapshot.plotter_capacity_total,
                     snapshot.connections,
+                    snapshot.cache_get_hit,
+                    snapshot.cache_get_miss,
+                    snapshot.cache_find_hit,
+                    snapshot.cache_find_miss,
+                    snapshot.cache_errors,
+                    snapshot.disk_cache_used,
+                    snapshot.disk_cache_capacity,
+                    snapshot.plotter_sectors_plotted,
+                    snapshot.plotter_plotting_errors,
                 ),
             )
             await conn.execute(
@@ -392,12 +427,17 @@ class MetricsStore:
         async with self._db.transaction() as conn:
             await conn.execute(
                 "INSERT INTO node_metrics (target_key, ts_us, best, finalized, sync_target, peers,"
-                " major_syncing, version, node_name, chain) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " major_syncing, version, node_name, chain, blocks_imported, extrinsics, leaves,"
+                " ready_transactions, process_start_s)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT(target_key) DO UPDATE SET ts_us = excluded.ts_us,"
                 " best = excluded.best, finalized = excluded.finalized,"
                 " sync_target = excluded.sync_target, peers = excluded.peers,"
                 " major_syncing = excluded.major_syncing, version = excluded.version,"
-                " node_name = excluded.node_name, chain = excluded.chain",
+                " node_name = excluded.node_name, chain = excluded.chain,"
+                " blocks_imported = excluded.blocks_imported, extrinsics = excluded.extrinsics,"
+                " leaves = excluded.leaves, ready_transactions = excluded.ready_transactions,"
+                " process_start_s = excluded.process_start_s",
                 (
                     target.key,
                     now_us,
@@ -409,6 +449,11 @@ class MetricsStore:
                     snapshot.version,
                     snapshot.node_name,
                     snapshot.chain,
+                    snapshot.blocks_imported,
+                    snapshot.extrinsics,
+                    snapshot.leaves,
+                    snapshot.ready_transactions,
+                    snapshot.process_start_s,
                 ),
             )
             await conn.execute(
@@ -490,6 +535,15 @@ class MetricsStore:
                 plotter_capacity_total=r["plotter_capacity_total"],
                 connections=r["connections"],
                 layout=MetricsLayout(r["layout"]),
+                cache_get_hit=r["cache_get_hit"],
+                cache_get_miss=r["cache_get_miss"],
+                cache_find_hit=r["cache_find_hit"],
+                cache_find_miss=r["cache_find_miss"],
+                cache_errors=r["cache_errors"],
+                disk_cache_used=r["disk_cache_used"],
+                disk_cache_capacity=r["disk_cache_capacity"],
+                plotter_sectors_plotted=r["plotter_sectors_plotted"],
+                plotter_plotting_errors=r["plotter_plotting_errors"],
             )
             for r in rows
         ]
@@ -516,6 +570,11 @@ class MetricsStore:
                     version=r["version"],
                     node_name=r["node_name"],
                     chain=r["chain"],
+                    blocks_imported=r["blocks_imported"],
+                    extrinsics=r["extrinsics"],
+                    leaves=r["leaves"],
+                    ready_transactions=r["ready_transactions"],
+                    process_start_s=r["process_start_s"],
                 ),
             )
             for r in rows

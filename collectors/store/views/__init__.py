@@ -30,4 +30,6 @@ class ViewStore:
         self.wallets = WalletReads(db)
         self.rewards = RewardReads(db)
         self.alerts = AlertReads(db)
-        self.dashboard = DashboardReads(self.farms, self.farmers, self.nodes, self.wallets)
+        self.dashboard = DashboardReads(
+            self.farms, self.farmers, self.nodes, self.wallets, self.alerts
+        )

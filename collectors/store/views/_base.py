@@ -17,7 +17,16 @@ WEEK_US = 7 * DAY_US
 # (solution_failed, proving_skipped, signature_failed) are misses.
 REWARD_OUTCOMES = ("signed",)
 # Event kinds that mean a farm has a problem.
-ERROR_KINDS = ("farm_exited", "farm_stopped", "plot_failed", "farming_error")
+ERROR_KINDS = (
+    "farm_exited",
+    "farm_stopped",
+    "plot_failed",
+    "farming_error",
+    "sector_send_failed",
+    "farm_creation_failed",
+)
+# Farm events worth showing on /farm beside the errors (today's upstream, UPSTREAM.md).
+FARM_EVENT_KINDS = ("farm_resized", "farm_exited_ok", "plot_retry")
 IN_REWARD = "outcome IN (" + ",".join(f"'{o}'" for o in REWARD_OUTCOMES) + ")"
 IN_ERROR = "kind IN (" + ",".join(f"'{k}'" for k in ERROR_KINDS) + ")"
 

@@ -18,6 +18,7 @@ from collectors.models.views import (
 from collectors.store.metrics import MetricsStore
 from collectors.store.views._base import (
     DAY_US,
+    FARM_EVENT_KINDS,
     IN_ERROR,
     IN_REWARD,
     REWARD_OUTCOMES,
@@ -52,10 +53,11 @@ class FarmReads(ReadBase):
         if not farms:
             return []
         since = now_us - DAY_US
-        counts: dict[str, tuple[int, int]] = {
-            r["farm_id"]: (int(r["won"]), int(r["missed"]))
+        counts: dict[str, tuple[int, int, int]] = {
+            r["farm_id"]: (int(r["won"]), int(r["missed"]), int(r["unproven"]))
             for r in await self._rows(
-                f"SELECT farm_id, SUM({IN_REWARD}) AS won, SUM(NOT {IN_REWARD}) AS missed"
+                f"SELECT farm_id, SUM({IN_REWARD}) AS won, SUM(NOT {IN_REWARD}) AS missed,"
+                " SUM(outcome = 'prove_failed') AS unproven"
                 " FROM rewards WHERE ts_us >= ? GROUP BY farm_id",
                 (since,),
             )
@@ -71,14 +73,17 @@ class FarmReads(ReadBase):
         result = []
         for r in farms:
             farm_id = r["farm_id"]
-            won, missed = counts.get(farm_id, (0, 0))
+            won, missed, unproven = counts.get(farm_id, (0, 0, 0))
             problems = list(errors.get(farm_id, ()))
+            if unproven:
+                # A sector it could not read: the disk is suspect (also counted as missed).
+                problems.append(f"{unproven}× failed proof in 24 h: check the disk")
             if missed:
                 problems.append(f"{missed} missed reward{'s' if missed != 1 else ''} in 24 h")
             plotting = r["plot_percent"] is not None and r["plot_complete_us"] is None
             if not r["active"]:
                 status = FarmStatus.REMOVED
-            elif errors.get(farm_id):
+            elif errors.get(farm_id) or unproven:
                 status = FarmStatus.ERROR
             elif plotting and r["plot_kind"] == "replotting":
                 status = FarmStatus.REPLOTTING
@@ -163,6 +168,11 @@ class FarmReads(ReadBase):
             " ORDER BY ts_us DESC LIMIT 5",
             (farm_id,),
         )
+        events = await self._rows(
+            "SELECT ts_us, kind, data FROM events WHERE farm_id = ?"
+            f" AND kind IN ({','.join('?' * len(FARM_EVENT_KINDS))}) ORDER BY ts_us DESC LIMIT 5",
+            (farm_id, *FARM_EVENT_KINDS),
+        )
         state = (await self.states()).get(farm_id)
         return FarmDetail(
             summary=summaries[0],
@@ -180,6 +190,13 @@ class FarmReads(ReadBase):
             recent_rewards=tuple(e for e in entries if e.outcome in REWARD_OUTCOMES)[:10],
             recent_misses=tuple(e for e in entries if e.outcome not in REWARD_OUTCOMES)[:10],
             recent_errors=tuple((r["ts_us"], _error_text(r["kind"], r["data"])) for r in errors),
+            plotting_stages=_stages(state),
+            sectors_failed=(
+                int(state.plotting_errors)
+                if state is not None and state.plotting_errors is not None
+                else None
+            ),
+            recent_events=tuple((r["ts_us"], _event_text(r["kind"], r["data"])) for r in events),
         )
 
 
@@ -209,6 +226,35 @@ def _proving(state: FarmState | None) -> tuple[ProvingStat, ...]:
         for name, n in counts
         if n or name == "Success"
     )
+
+
+def _stages(state: FarmState | None) -> tuple[tuple[str, float], ...]:
+    """Mean seconds per sector in each plotting stage (farm_sector_*_time_seconds)."""
+    if state is None:
+        return ()
+    stages = (
+        ("Downloading", state.downloading_mean_s),
+        ("Encoding", state.encoding_mean_s),
+        ("Writing", state.writing_mean_s),
+        ("Whole sector", state.plotting_mean_s),
+    )
+    return tuple((name, mean) for name, mean in stages if mean is not None)
+
+
+def _event_text(kind: str, data: str | None) -> str:
+    try:
+        fields = json.loads(data) if data else {}
+    except ValueError:
+        fields = {}
+    if not isinstance(fields, dict):
+        fields = {}
+    if kind == "farm_resized":
+        return f"resized from {fields.get('old_space')} to {fields.get('new_space')}"
+    if kind == "farm_exited_ok":
+        return "stopped cleanly"
+    if kind == "plot_retry":
+        return f"{fields.get('plot_kind', 'plotting')} of a sector retried"
+    return kind.replace("_", " ")
 
 
 def _error_text(kind: str, data: str | None) -> str:
