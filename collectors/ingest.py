@@ -95,7 +95,6 @@ __all__ = [
 # Batches at least this long are planned on a worker thread so the event loop stays free.
 _THREAD_THRESHOLD = 512
 _SAMPLE_CHARS = 500
-_PLOT_EVENT = {PlotKind.PLOTTING: EventKind.PLOTTING, PlotKind.REPLOTTING: EventKind.REPLOTTING}
 _DAY = re.compile(r"(?:\x1b\[[0-9;]*m)?(\d{4}-\d\d-\d\d)[T ]")
 
 
@@ -125,6 +124,12 @@ def _day(us: int) -> str:
     return datetime.fromtimestamp(us / 1_000_000, tz=UTC).strftime("%Y-%m-%d")
 
 
+def _parsed_ts(text: str) -> int:
+    ts = parse_rfc3339_us(text)
+    assert ts is not None  # only times the hot-line pattern took, all valid
+    return ts
+
+
 def _line_hash(text: str) -> int:
     return zlib.crc32(text.encode("utf-8", "replace"))
 
@@ -149,53 +154,63 @@ def plan_batch(
     """
     fold = _Fold(cursor)
     last_ts = cursor.last_ts_us
+    # The time of the last progress line, parsed only when something needs it (a progress
+    # line's own time matters only if it is its farm's last in the batch).
+    last_ts_text: str | None = None
     index_map = fold.index_map
     progress = fold.progress
     plots = fold.plots
     rewards = fold.rewards
     unmatched = fold.unmatched
     by_kind: dict[EventKind, int] = {}
+    plotting = replotting = signed = 0
     matched = unresolved = 0
     folds = _FOLDS
     fold_row = _fold_row
+    parse_ts = parse_rfc3339_us
+    line_hash = _line_hash
 
     match_hot = match_hot_line_re
     for line in lines:
         text = line.text
         hot = match_hot(text)
         if hot is not None:
+            # The fast path: a progress line or a signed reward in today's plain shape (its
+            # time always parses: the pattern takes only valid ones).
             ts_text, index_text, sector_text, plot_word, percent, reward_hash = hot.groups()
-            hot_ts = parse_rfc3339_us(ts_text)
-            if hot_ts is not None:
-                # The fast path: a progress line or a signed reward in today's plain shape.
-                matched += 1
-                last_ts = hot_ts
-                hot_index = int(index_text)
-                farm_id = index_map.get(hot_index)
-                if farm_id is None:
-                    unresolved += 1
-                if reward_hash is None:
-                    plot_kind = (
-                        PlotKind.PLOTTING if plot_word == "Plotting" else PlotKind.REPLOTTING
-                    )
-                    kind = _PLOT_EVENT[plot_kind]
-                    by_kind[kind] = by_kind.get(kind, 0) + 1
-                    if farm_id is not None:
-                        progress[farm_id] = (plot_kind, percent, sector_text, hot_ts)
-                        plots.pop(farm_id, None)
-                    continue
-                by_kind[EventKind.REWARD_SIGNED] = by_kind.get(EventKind.REWARD_SIGNED, 0) + 1
-                rewards.append(
-                    RewardRecord(
-                        hot_ts,
-                        RewardOutcome.SIGNED,
-                        _line_hash(text),
-                        farm_id,
-                        hot_index,
-                        reward_hash=reward_hash.lower(),
-                    )
-                )
+            hot_index = int(index_text)
+            farm_id = index_map.get(hot_index)
+            if farm_id is None:
+                unresolved += 1
+            if reward_hash is None:
+                last_ts_text = ts_text
+                if plot_word == "Plotting":
+                    plotting += 1
+                    plot_kind = PlotKind.PLOTTING
+                else:
+                    replotting += 1
+                    plot_kind = PlotKind.REPLOTTING
+                if farm_id is not None:
+                    progress[farm_id] = (plot_kind, percent, sector_text, ts_text)
+                    plots.pop(farm_id, None)
                 continue
+            signed += 1
+            hot_ts = parse_ts(ts_text)
+            assert hot_ts is not None
+            last_ts, last_ts_text = hot_ts, None
+            rewards.append(
+                RewardRecord(
+                    hot_ts,
+                    RewardOutcome.SIGNED,
+                    line_hash(text),
+                    farm_id,
+                    hot_index,
+                    reward_hash=reward_hash.lower(),
+                )
+            )
+            continue
+        if last_ts_text is not None:
+            last_ts, last_ts_text = parse_ts(last_ts_text), None
         parsed = parse_line(text)
         if parsed is None:
             found = _DAY.match(text)
@@ -221,6 +236,16 @@ def plan_batch(
             last_ts = ts
         folds.get(type(event), fold_row)(fold, event, parsed, ts, text)
 
+    if last_ts_text is not None:
+        last_ts = parse_ts(last_ts_text)
+    for kind, count in (
+        (EventKind.PLOTTING, plotting),
+        (EventKind.REPLOTTING, replotting),
+        (EventKind.REWARD_SIGNED, signed),
+    ):
+        if count:
+            by_kind[kind] = by_kind.get(kind, 0) + count
+    matched += plotting + replotting + signed
     batch = fold.batch(cursor, lines, position, last_ts)
     return _Plan(batch, by_kind, matched, len(lines) - matched, unresolved + fold.unresolved)
 
@@ -257,8 +282,11 @@ class _Fold:
         self.farms: dict[str, dict[str, Any]] = {}
         self.mappings: dict[tuple[int, int], FarmMapping] = {}
         self.plots: dict[str, PlotState] = {}
-        # Progress lines are most of a plotting farmer's log: keep only each farm's last one.
-        self.progress: dict[str, tuple[PlotKind, float | str | None, int | str | None, int]] = {}
+        # Progress lines are most of a plotting farmer's log: keep only each farm's last one
+        # (its time as the line wrote it when it came by the fast path: parsed once, here).
+        self.progress: dict[
+            str, tuple[PlotKind, float | str | None, int | str | None, int | str]
+        ] = {}
         self.node: dict[str, Any] = {}
         self.unmatched: dict[str, int] = {}
         self.samples: dict[str, str] = {}
@@ -325,7 +353,7 @@ class _Fold:
                 last_kind,
                 float(last_percent or 0),
                 int(last_sector) if last_sector is not None else None,
-                last_us,
+                last_us if isinstance(last_us, int) else _parsed_ts(last_us),
             )
         cursor_after = SourceCursor(
             position=position if lines else cursor.position,

@@ -534,8 +534,12 @@ def _message_event(msg: str) -> Event | None:
 # The two lines that make up most of a farmer's log, in today's plain shape, in one match:
 # ``<ts> INFO {farm_index=N}:[{sector_index=M}:] <target>: (Re)plotting sector (P% complete)``
 # or ``… Successfully signed reward hash 0x…``. Anything else goes through parse_line.
+# Its timestamp is matched only in the ranges parse_rfc3339_us accepts, in ASCII digits: a
+# matched line's time always parses, so a caller may parse it later, or never.
 _HOT_LINE = re.compile(
-    r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z) +INFO \{farm_index=(\d+)\}:"
+    r"((?!0000)[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\.[0-9]+)?Z)"
+    r" +INFO \{farm_index=(\d+)\}:"
     r"(?:\{sector_index=(\d+)\}:)? [a-z_][a-z0-9_]*(?:::[a-z0-9_]+)*: "
     r"(?:(Plotting|Replotting) sector \((\d+(?:\.\d+)?)% complete\)"
     r"|Successfully signed reward hash (0x[0-9a-fA-F]+))$"
@@ -551,8 +555,9 @@ def match_hot_line(text: str) -> HotLine | None:
     """The fast path for plotting progress and signed rewards (raw fields, no objects).
 
     Returns ``(ts, farm_index, sector_index, "Plotting"|"Replotting"|None, percent,
-    reward_hash)`` exactly when :func:`parse_line` would give a :class:`PlotProgress` or a
-    :class:`RewardSigned` for a current plain line; None otherwise (then use parse_line).
+    reward_hash)`` only when :func:`parse_line` would give a :class:`PlotProgress` or a
+    :class:`RewardSigned` for a current plain line, and ``parse_rfc3339_us(ts)`` is not None;
+    None otherwise (then use parse_line).
     """
     match = _HOT_LINE.match(text)
     return match.groups() if match is not None else None  # type: ignore[return-value]

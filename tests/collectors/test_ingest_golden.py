@@ -20,6 +20,9 @@ import pytest
 from bot import ingest_command
 from bot.ingest_command import backfill
 from collectors.clock import FakeClock
+from collectors.ingest import plan_batch
+from collectors.models.events import EventKind, SourceCursor
+from collectors.parsing.decode import DecodedLine
 from tests.conftest import FIXTURES, SAMPLES
 
 GOLDEN = FIXTURES / "golden" / "ingest-rows.json"
@@ -147,3 +150,20 @@ async def test_batch_size_changes_no_row(tmp_path: Path, monkeypatch: pytest.Mon
     (tmp_path / "b").mkdir()
     cut = await stored_rows(tmp_path / "b", "mix.json.log", content)
     assert cut == whole
+
+
+def test_progress_line_with_an_impossible_time_takes_the_last_one() -> None:
+    """The fast path takes only times that parse; an hour 25 goes the slow way, as before:
+    the line counts, and its farm's progress carries the last good time."""
+    head = "INFO {farm_index=0}:{sector_index=7}: subspace_farmer::single_disk_farm::plotting:"
+    lines = [
+        DecodedLine(f"2025-06-20T08:00:01.000000Z  {head} Plotting sector (1.00% complete)", 1),
+        DecodedLine(f"2025-06-20T25:00:02.000000Z  {head} Plotting sector (2.00% complete)", 2),
+    ]
+    cursor = SourceCursor(None, 1, None, None, ((0, "01JFARM"),))
+    plan = plan_batch(cursor, lines, 0, "p")
+    (plot,) = plan.batch.plots
+    assert (plot.percent, plot.ts_us) == (2.0, 1_750_406_401_000_000)
+    assert plan.batch.cursor.last_ts_us == 1_750_406_401_000_000
+    assert plan.by_kind == {EventKind.PLOTTING: 2}
+    assert plan.matched == 2
