@@ -219,15 +219,25 @@ async def _read_and_ingest(
     prefix = FilePosition(identity, 0).encode().removesuffix("0")  # "<identity>:" + offset
     key = file_source_key(path)
 
-    # Role from content: decode the first chunk on its own (cheap, and a new decoder later).
-    first = LineDecoder(framing, max_line_bytes=max_line_bytes)
-    sample = [d.text for d in first.feed(pread(READ_BYTES, 0))]
-    stamped = has_docker_timestamps(sample)
-    if stamped:
-        sample = [
-            d.text for d in LineDecoder(framing, docker_timestamps=True).feed(pread(READ_BYTES, 0))
-        ]
-    result.role = detect_role(sample, path)
+    def sample() -> tuple[list[str], bool]:
+        """The first chunk decoded on its own (cheap, and a new decoder later): its lines and
+        whether Docker stamped them (``docker logs -t``)."""
+        first = LineDecoder(framing, max_line_bytes=max_line_bytes)
+        texts = [d.text for d in first.feed(pread(READ_BYTES, 0))]
+        if not has_docker_timestamps(texts):
+            return texts, False
+        again = LineDecoder(framing, docker_timestamps=True)
+        return [d.text for d in again.feed(pread(READ_BYTES, 0))], True
+
+    # A file read before keeps the role it was stored with (the store would keep it anyway);
+    # only a new one is told by its content, which costs a parse of its first 5,000 lines.
+    stamped: bool | None = None
+    known = await ingestor.store.stored_role(key)
+    if known is None:
+        texts, stamped = sample()
+        result.role = detect_role(texts, path)
+    else:
+        result.role = known
     ref = SourceRef(key, result.role)
 
     start = 0
@@ -245,6 +255,11 @@ async def _read_and_ingest(
         else:
             await ingestor.forget_position(ref)  # another file now: read it all again
     result.resumed_at = start
+    if start >= size:  # nothing new since last time
+        _Progress(progress_out, path.name, size, start).update(0, start, final=True)
+        return
+    if stamped is None:
+        stamped = sample()[1]
     # Frames cannot be entered mid-stream: decode from 0 and skip what was stored.
     read_from = 0 if framing is Framing.DOCKER_FRAMES else start
     skip_until = start if framing is Framing.DOCKER_FRAMES else 0

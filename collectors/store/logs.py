@@ -172,6 +172,14 @@ class LogStore:
         )
         return StoredSource(int(row["id"]), key, row["role"], row["farmer_id"], cursor)
 
+    async def stored_role(self, key: str) -> Role | None:
+        """The role a source was first stored with, or None for a source never seen."""
+        async with self._db.conn.execute(
+            "SELECT role FROM log_sources WHERE key = ?", (key,)
+        ) as cur:
+            row = await cur.fetchone()
+        return None if row is None else row[0]
+
     async def write(self, source: StoredSource, batch: LogBatch, now_us: int) -> BatchWritten:
         """Write a batch and the source's new cursor in one transaction."""
         sid = source.id
