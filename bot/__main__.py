@@ -51,7 +51,9 @@ def _lazy(module: str) -> Callable[[argparse.Namespace], int]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cosmos", description="Monitor for Autonomys farmers")
-    parser.add_argument("--env-file", default=".env", help="settings file (default .env)")
+    parser.add_argument(
+        "--env-file", default=None, help="settings file (default ./.env, when there is one)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the collectors, and the Discord bot when configured")
     run.set_defaults(handler=_cmd_run)
@@ -87,6 +89,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if args.env_file is not None and not Path(args.env_file).is_file():
+            # Named but missing: running on defaults instead would hide the mistake.
+            load_settings(args.env_file, required=True)
+        args.env_file = args.env_file or ".env"
         return int(args.handler(args))
     except SettingsError as exc:
         print(exc, file=sys.stderr)

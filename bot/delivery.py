@@ -38,7 +38,9 @@ from collectors.store.outbox import OutboxStore
 log = logging.getLogger("cosmos.delivery")
 
 MAX_BACKOFF_S = 900.0
-STOP_GRACE_S = 20.0
+# A stop waits this long for a message in flight to be answered and recorded (the whole stop
+# stays within about two seconds); past it the item stays pending and is sent after restart.
+STOP_GRACE_S = 1.2
 
 T = TypeVar("T")
 BATCH_DUE_KEY = "rewards:batch_due_us"

@@ -91,7 +91,11 @@ def check_settings(env_file: Path | str | None) -> tuple[Check, Settings | None]
             None,
         )
     where = f"from {env_file}" if env_file and Path(env_file).is_file() else "from the environment"
-    return ok("settings", f"loaded {where}"), settings
+    from collectors import settings_check
+
+    values = settings_check.read_environment(Path(env_file) if env_file else None, os.environ)
+    unknown = settings_check.unknown_variables(Settings, values)
+    return ok("settings", "\n".join([f"loaded {where}", *unknown])), settings
 
 
 def check_database(path: Path) -> Check:
@@ -517,6 +521,9 @@ def render(checks: Sequence[Check], out: TextIO) -> None:
 
 
 def exit_code(checks: Sequence[Check]) -> int:
+    """2 when the settings themselves are wrong (as every command), 1 for other problems."""
+    if any(c.name == "settings" and c.status is Status.PROBLEM for c in checks):
+        return 2
     return 1 if any(c.status is Status.PROBLEM for c in checks) else 0
 
 

@@ -7,6 +7,8 @@ Nested keys use a double underscore: ``COSMOS_METRICS__INTERVAL_SECONDS=30``. Li
 
 from __future__ import annotations
 
+import logging
+import os
 import socket
 import typing
 from pathlib import Path
@@ -16,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from collectors.chain.ss58 import AddressError, normalize
+
+log = logging.getLogger("cosmos.settings")
 
 FARMER_IMAGES = ("ghcr.io/autonomys/farmer", "subspace/farmer")
 NODE_IMAGES = ("ghcr.io/autonomys/node", "subspace/node")
@@ -105,7 +109,10 @@ class MetricsSettings(_Section):
 
 
 class Wallet(_Section):
-    address: str = Field(description="su… address (a legacy st… address is accepted)")
+    address: str = Field(
+        description="su… address (a legacy st… address is accepted)",
+        examples=["subEJEZpGZSuw3xg4bWGrTKJ1eUuqLhWkgis3KzL41Uks9yNq"],
+    )
     label: str
     scan_back_blocks: int = Field(default=0, ge=0, description="scan this far back when new")
     farmer: str | None = Field(
@@ -177,13 +184,29 @@ Topic = Literal["transfers", "rewards", "alerts", "summary", "dashboard"]
 
 
 class DiscordSettings(_Section):
-    token: SecretStr | None = Field(default=None, description="bot token; empty for webhook-only")
+    token: SecretStr | None = Field(
+        default=None,
+        description="bot token; empty for webhook-only",
+        examples=["the token from the Developer Portal, Bot page"],
+    )
     guild_id: int | None = Field(default=None, description="sync commands to this guild at once")
     channel_id: int | None = Field(default=None, description="default channel for notifications")
     # Keys: a topic, or an alert rule's name to give that rule a channel of its own.
-    channels: dict[str, int] = Field(default_factory=dict, description="a channel per topic")
-    webhook_url: SecretStr | None = Field(default=None, description="default webhook")
-    webhooks: dict[str, SecretStr] = Field(default_factory=dict, description="a webhook per topic")
+    channels: dict[str, int] = Field(
+        default_factory=dict,
+        description="a channel per topic",
+        examples=[{"alerts": 123456789012345680}],
+    )
+    webhook_url: SecretStr | None = Field(
+        default=None,
+        description="default webhook",
+        examples=["https://discord.com/api/webhooks/123/abc"],
+    )
+    webhooks: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="a webhook per topic",
+        examples=[{"alerts": "https://discord.com/api/webhooks/124/def"}],
+    )
     rewards_mode: Literal["each", "batched", "off"] = "each"
     rewards_batch_minutes: float = Field(default=60.0, gt=0)
     admin_role_id: int | None = None
@@ -224,13 +247,19 @@ class AlertsSettings(_Section):
     """Alert rules (names in ``collectors.models.alerts.Rule``), their thresholds and timing."""
 
     enabled: bool = True
-    muted: list[str] = Field(default_factory=list, description="rule names not to send")
-    routes: dict[str, Topic] = Field(default_factory=dict, description="rule name -> topic")
+    muted: list[str] = Field(
+        default_factory=list, description="rule names not to send", examples=[["no_reward"]]
+    )
+    routes: dict[str, Topic] = Field(
+        default_factory=dict, description="rule name -> topic", examples=[{"no_reward": "alerts"}]
+    )
     timezone: str = "UTC"
     summary_time: str = Field(default="08:00", description="local HH:MM for the daily summary")
     summary_enabled: bool = True
     heartbeat_url: SecretStr | None = Field(
-        default=None, description="fetched every minute while healthy (a dead-man's switch)"
+        default=None,
+        description="fetched every minute while healthy (a dead-man's switch)",
+        examples=["https://hc-ping.com/your-check-id"],
     )
     health_port: int | None = Field(default=None, ge=1, le=65535)
     interval_seconds: float = Field(default=30.0, gt=0, description="how often rules run")
@@ -259,7 +288,7 @@ class AlertsSettings(_Section):
     plotting_errors_window_minutes: float = Field(default=60.0, gt=0)
     plotting_errors_min: int = Field(default=1, ge=1, description="failed sectors per window")
     # Timing of every rule's alerts; grace_minutes overrides one rule's grace period.
-    grace_minutes: dict[str, float] = Field(default_factory=dict)
+    grace_minutes: dict[str, float] = Field(default_factory=dict, examples=[{"farm_missing": 30}])
     resolve_grace_minutes: float = Field(default=5.0, ge=0)
     remind_first_hours: float = Field(default=1.0, gt=0)
     remind_max_hours: float = Field(default=24.0, gt=0)
@@ -316,7 +345,7 @@ class Settings(BaseSettings):
         frozen=True,
     )
 
-    database_path: Path = Path("./data/cosmos.db")
+    database_path: Path = Field(default=Path("./data/cosmos.db"), examples=["./data/cosmos.db"])
     farmer_name: str = Field(default_factory=socket.gethostname, min_length=1)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     logs: LogsSettings = Field(default_factory=LogsSettings)
@@ -330,37 +359,43 @@ class SettingsError(ValueError):
     """Configuration a farmer has to fix; ``str()`` is the message to show."""
 
 
-def env_name(location: tuple[int | str, ...]) -> str:
-    """``('metrics', 'targets', 0, 'url')`` -> ``COSMOS_METRICS__TARGETS[0].url``."""
-    head: list[str] = []
-    tail = ""
-    for part in location:
-        if isinstance(part, int) or tail:
-            tail += f"[{part}]" if isinstance(part, int) else f".{part}"
-        else:
-            head.append(str(part).upper())
-    return "COSMOS_" + "__".join(head) + tail
+def load_settings(
+    env_file: Path | str | None = ".env", *, required: bool = False, **overrides: Any
+) -> Settings:
+    """Read and check the settings; raise :class:`SettingsError` with a readable message.
 
+    ``required``: the file was named by the farmer (``--env-file``), so it must exist. A
+    ``COSMOS_`` variable that is no setting is warned about (with the closest real name).
+    """
+    from pydantic_settings import SettingsError as SourceError
 
-SECRET_FIELDS = frozenset({"token", "webhook_url", "webhooks", "heartbeat_url"})
+    from collectors import settings_check as check
 
-
-def describe_errors(error: ValidationError) -> str:
-    lines = ["cosmos cannot start: the configuration has a problem."]
-    for item in error.errors():
-        key = env_name(tuple(item["loc"]))
-        value = item.get("input")
-        secret = any(str(part) in SECRET_FIELDS for part in item["loc"])
-        shown = "" if secret or isinstance(value, dict | list) else f" (got {value!r})"
-        message = str(item["msg"]).removeprefix("Value error, ")
-        lines.append(f"  - {key}: {message}{shown}")
-    lines.append("See .env.example for every setting with an example.")
-    return "\n".join(lines)
-
-
-def load_settings(env_file: Path | str | None = ".env", **overrides: Any) -> Settings:
-    """Read and check the settings; raise :class:`SettingsError` with a readable message."""
+    path = Path(env_file) if env_file is not None else None
+    if required and path is not None and not path.is_file():
+        raise SettingsError(
+            f"cosmos cannot start: the settings file {path} does not exist (--env-file). "
+            "Create it from .env.example, or leave --env-file out to use ./.env and the "
+            "environment."
+        )
+    values = check.read_environment(path, os.environ)
+    for warning in check.unknown_variables(Settings, values):
+        log.warning("%s", warning)
+    problems = check.json_problems(Settings, values)
+    if problems:
+        raise SettingsError(check.header(problems))
     try:
-        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+        settings = Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
     except ValidationError as exc:
-        raise SettingsError(describe_errors(exc)) from None
+        raise SettingsError(check.header(check.describe_errors(Settings, exc))) from None
+    except SourceError as exc:  # a value pydantic-settings could not even parse
+        raise SettingsError(check.header([f"  - {exc}"])) from None
+    if settings.database_path.is_dir():
+        leaf = check.find_leaf(Settings, "COSMOS_DATABASE_PATH")
+        what = "is a directory; name the database file in it"
+        raise SettingsError(
+            check.header(
+                [check.line("COSMOS_DATABASE_PATH", what, str(settings.database_path), leaf, False)]
+            )
+        )
+    return settings

@@ -301,14 +301,14 @@ def test_cli_prints_one_line_per_check_and_exits_0_when_all_is_well(
     assert statuses == ["OK", "OK", "OK", "OK", "SKIPPED", "SKIPPED", "SKIPPED"]
 
 
-def test_cli_shows_the_settings_error_as_is_and_exits_1(
+def test_cli_shows_the_settings_error_as_is_and_exits_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     env = write_env(
         tmp_path / ".env",
         {"COSMOS_METRICS__TARGETS": [{"url": "10.0.0.5:9081/metrics", "kind": "farmer"}]},
     )
-    assert main(["--env-file", str(env), "doctor"]) == 1
+    assert main(["--env-file", str(env), "doctor"]) == 2  # as every command with wrong settings
     out = capsys.readouterr().out
     assert out.startswith(
         "PROBLEM  settings: cosmos cannot start: the configuration has a problem."

@@ -45,7 +45,7 @@ def settings_for(tmp_path: Path, fake: FakeDiscord, **discord: Any) -> Settings:
         database_path=tmp_path / "cosmos.db",
         farmer_name="alpha",
         logs={"files": [{"path": str(log), "role": "farmer"}]},
-        alerts={"health_port": free_port()},
+        alerts={"health_port": free_port(), "summary_enabled": False},
         discord={
             "token": TOKEN,
             "guild_id": GUILD_ID,
