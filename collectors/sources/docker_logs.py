@@ -177,6 +177,8 @@ def _connect(base_url: str, timeout: float) -> docker.DockerClient:
 
 # --- finding containers -----------------------------------------------------------------------
 
+COMPOSE_SERVICE_LABEL = "com.docker.compose.service"
+
 
 class DockerDiscovery:
     """Finds a host's node and farmer containers: by configured name, else by image."""
@@ -199,13 +201,21 @@ class DockerDiscovery:
         return names
 
     async def targets(self) -> dict[Role, list[str]]:
-        """Container names to follow per role. Raises when Docker is unreachable."""
-        found: dict[Role, list[str]] = {role: [name] for role, name in self.configured().items()}
+        """Container names to follow per role. Raises when Docker is unreachable.
+
+        A configured name is a container's name or a Compose service's (Compose v2 names the
+        container ``<project>-farmer-1``; its ``com.docker.compose.service`` label says
+        ``farmer``). A name that matches nothing yet is kept, to be waited for.
+        """
+        loop = asyncio.get_running_loop()
+        configured = self.configured()
+        found: dict[Role, list[str]] = {}
+        if configured:
+            found = await loop.run_in_executor(self._executor, self._resolve_blocking, configured)
         roles: tuple[Role, ...] = ("farmer", "node")
         missing = [role for role in roles if role not in found]
         if not missing:
             return found
-        loop = asyncio.get_running_loop()
         containers = await loop.run_in_executor(self._executor, self._list_blocking)
         for role in missing:
             mine = [c for c in containers if c.role == role]
@@ -214,6 +224,38 @@ class DockerDiscovery:
                 found[role] = sorted(running)
             elif mine:  # only stopped ones: read the newest, to catch it when it starts again
                 found[role] = [max(mine, key=lambda c: c.created).name]
+        return found
+
+    def _resolve_blocking(self, configured: dict[Role, str]) -> dict[Role, list[str]]:
+        try:
+            if self._client is None:
+                self._client = _connect(self.host.base_url, self.timeout)
+            summaries = self._client.api.containers(all=True)
+        except _UNREACHABLE as exc:
+            self._drop_client()
+            raise DockerUnavailableError(self.reachability.down(exc)) from None
+        self.reachability.up()
+        names = {str(n).lstrip("/") for c in summaries for n in c.get("Names") or []}
+        found: dict[Role, list[str]] = {}
+        for role, name in configured.items():
+            if name in names:
+                found[role] = [name]
+                continue
+            service = [
+                c
+                for c in summaries
+                if (c.get("Labels") or {}).get(COMPOSE_SERVICE_LABEL) == name and c.get("Names")
+            ]
+            running = [
+                str(c["Names"][0]).lstrip("/") for c in service if c.get("State") == "running"
+            ]
+            if running:
+                found[role] = sorted(running)
+            elif service:  # only stopped ones: the newest, to catch it when it starts again
+                newest = max(service, key=lambda c: int(c.get("Created", 0)))
+                found[role] = [str(newest["Names"][0]).lstrip("/")]
+            else:
+                found[role] = [name]
         return found
 
     def _list_blocking(self) -> list[FoundContainer]:
