@@ -12,11 +12,13 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY collectors ./collectors
 COPY bot ./bot
-# openssh-client: Docker hosts reached as ssh://user@host use the system ssh client.
+# openssh-client: Docker hosts reached as ssh://user@host use the system ssh client; the docker
+# SDK needs paramiko (a dependency in pyproject.toml) for ssh:// all the same: checked here.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends openssh-client \
     && rm -rf /var/lib/apt/lists/* \
     && pip install . \
+    && python -c "import paramiko, docker.transport.sshconn" \
     && useradd --system --create-home --uid 10001 cosmos \
     && mkdir -p /data \
     && chown cosmos:cosmos /data

@@ -41,7 +41,12 @@ from collectors.settings import (
     load_settings,
 )
 from collectors.sources.chain import ChainClient, ChainError
-from collectors.sources.docker_logs import DockerDiscovery, DockerUnavailableError, HostReachability
+from collectors.sources.docker_logs import (
+    DockerDiscovery,
+    DockerUnavailableError,
+    HostReachability,
+    plaintext_warning,
+)
 from collectors.sources.metrics_http import FetchFailure, fetch_metrics
 
 CHECK_TIMEOUT_SECONDS = 10.0
@@ -172,6 +177,8 @@ async def check_docker(index: int, host: DockerHost, limit_s: float) -> Check:
             parts.append(f"{role}: none found (looked for images {', '.join(images[role])})")
     api = f" (API {version})" if version else ""
     detail = f"reachable{api}; would follow " + "; ".join(parts)
+    if (warning := plaintext_warning(host.base_url)) is not None:
+        detail += f". WARNING: {warning}"
     if following == 0:
         return problem(
             name,

@@ -29,6 +29,7 @@ from collectors.sources.docker_logs import (
     DockerDiscovery,
     DockerUnavailableError,
     HostReachability,
+    plaintext_warning,
 )
 from collectors.sources.file_logs import FileLogSource
 
@@ -183,6 +184,8 @@ class LogCollector:
             for source in self.file_sources():
                 self._start(source)
             for host in self._settings.docker:
+                if (warning := plaintext_warning(host.base_url)) is not None:
+                    log.warning("%s", warning)
                 reachability = HostReachability(host.base_url, self._settings.reconnect_seconds)
                 discovery = DockerDiscovery(host, reachability)
                 self._hosts.append((host, discovery))

@@ -41,8 +41,12 @@ class DockerHost(_Section):
     )
     host: str = Field(default="local", description="a short name for this host in the dashboard")
     farmer: str | None = Field(default=None, description="farmer name for this host's farmer")
-    farmer_container: str | None = Field(default=None, description="farmer container name")
-    node_container: str | None = Field(default=None, description="node container name")
+    farmer_container: str | None = Field(
+        default=None, description="farmer container name, or its Compose service name"
+    )
+    node_container: str | None = Field(
+        default=None, description="node container name, or its Compose service name"
+    )
 
     @field_validator("base_url")
     @classmethod

@@ -18,8 +18,10 @@ import collections
 import concurrent.futures
 import logging
 import re
+import shutil
 import threading
 import time
+import urllib.parse
 from collections.abc import AsyncGenerator, Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -165,17 +167,36 @@ class HostReachability:
             log.info("Docker at %s is reachable again", self.base_url)
 
 
+def uses_ssh_client(base_url: str) -> bool:
+    """ssh:// through the system ssh client when there is one (it honours ~/.ssh/config and the
+    agent); paramiko otherwise. The SDK imports paramiko either way."""
+    return base_url.startswith("ssh://") and shutil.which("ssh") is not None
+
+
+def plaintext_warning(base_url: str) -> str | None:
+    """What to say about a Docker API reached without TLS (tcp://, http://) off this machine."""
+    url = urllib.parse.urlsplit(base_url)
+    if url.scheme not in ("tcp", "http") or url.hostname in ("127.0.0.1", "localhost", "::1"):
+        return None
+    return (
+        f"Docker at {base_url} is reached without TLS: whoever can reach that port can read it"
+        " (and, unless it is a read-only socket proxy, control Docker there); prefer"
+        " ssh://user@host, or keep the port on a private network"
+    )
+
+
 def _connect(base_url: str, timeout: float) -> docker.DockerClient:
-    # ssh:// through the system ssh client (honours ~/.ssh/config; no paramiko needed).
     return docker.DockerClient(
         base_url=base_url,
         version="auto",
         timeout=timeout,
-        use_ssh_client=base_url.startswith("ssh://"),
+        use_ssh_client=uses_ssh_client(base_url),
     )
 
 
 # --- finding containers -----------------------------------------------------------------------
+
+COMPOSE_SERVICE_LABEL = "com.docker.compose.service"
 
 
 class DockerDiscovery:
@@ -199,13 +220,21 @@ class DockerDiscovery:
         return names
 
     async def targets(self) -> dict[Role, list[str]]:
-        """Container names to follow per role. Raises when Docker is unreachable."""
-        found: dict[Role, list[str]] = {role: [name] for role, name in self.configured().items()}
+        """Container names to follow per role. Raises when Docker is unreachable.
+
+        A configured name is a container's name or a Compose service's (Compose v2 names the
+        container ``<project>-farmer-1``; its ``com.docker.compose.service`` label says
+        ``farmer``). A name that matches nothing yet is kept, to be waited for.
+        """
+        loop = asyncio.get_running_loop()
+        configured = self.configured()
+        found: dict[Role, list[str]] = {}
+        if configured:
+            found = await loop.run_in_executor(self._executor, self._resolve_blocking, configured)
         roles: tuple[Role, ...] = ("farmer", "node")
         missing = [role for role in roles if role not in found]
         if not missing:
             return found
-        loop = asyncio.get_running_loop()
         containers = await loop.run_in_executor(self._executor, self._list_blocking)
         for role in missing:
             mine = [c for c in containers if c.role == role]
@@ -214,6 +243,38 @@ class DockerDiscovery:
                 found[role] = sorted(running)
             elif mine:  # only stopped ones: read the newest, to catch it when it starts again
                 found[role] = [max(mine, key=lambda c: c.created).name]
+        return found
+
+    def _resolve_blocking(self, configured: dict[Role, str]) -> dict[Role, list[str]]:
+        try:
+            if self._client is None:
+                self._client = _connect(self.host.base_url, self.timeout)
+            summaries = self._client.api.containers(all=True)
+        except _UNREACHABLE as exc:
+            self._drop_client()
+            raise DockerUnavailableError(self.reachability.down(exc)) from None
+        self.reachability.up()
+        names = {str(n).lstrip("/") for c in summaries for n in c.get("Names") or []}
+        found: dict[Role, list[str]] = {}
+        for role, name in configured.items():
+            if name in names:
+                found[role] = [name]
+                continue
+            service = [
+                c
+                for c in summaries
+                if (c.get("Labels") or {}).get(COMPOSE_SERVICE_LABEL) == name and c.get("Names")
+            ]
+            running = [
+                str(c["Names"][0]).lstrip("/") for c in service if c.get("State") == "running"
+            ]
+            if running:
+                found[role] = sorted(running)
+            elif service:  # only stopped ones: the newest, to catch it when it starts again
+                newest = max(service, key=lambda c: int(c.get("Created", 0)))
+                found[role] = [str(newest["Names"][0]).lstrip("/")]
+            else:
+                found[role] = [name]
         return found
 
     def _list_blocking(self) -> list[FoundContainer]:
@@ -251,10 +312,7 @@ class DockerDiscovery:
     def _drop_client(self) -> None:
         if self._client is not None:
             client, self._client = self._client, None
-            try:
-                client.close()
-            except Exception:  # closing a broken client can fail; it is dropped either way
-                log.debug("closing a Docker client failed", exc_info=True)
+            _close_quietly(client)
 
     def close(self) -> None:
         self._executor.submit(self._drop_client)
@@ -646,8 +704,20 @@ class _Reader:
                     return
 
 
+def _close_ssh_channel(stream: Any) -> None:
+    """A log stream over the system ssh client: the SDK's close() cannot find its socket, so
+    the ssh process would live on (and be written to at exit, long after it died)."""
+    raw = getattr(getattr(stream, "_response", None), "raw", None)
+    channel: Any = getattr(getattr(getattr(raw, "_fp", None), "fp", None), "channel", None)
+    proc: Any = getattr(channel, "proc", None)
+    if proc is not None and not proc.stdin.closed:
+        channel.close()  # ends the remote dial-stdio and terminates ssh
+        proc.stdin.close()  # so that the SDK's own close later does nothing
+
+
 def _close_quietly(closable: Any) -> None:
     try:
+        _close_ssh_channel(closable)
         closable.close()
     except Exception:  # a half-dead socket may refuse to close; it is dropped either way
         log.debug("closing a Docker stream or client failed", exc_info=True)

@@ -4,6 +4,7 @@ Unix socket, the fake Discord API, real files, and (with ../shared/chain) the fa
 from __future__ import annotations
 
 import asyncio
+import gzip
 import io
 import json
 import socket
@@ -374,6 +375,21 @@ async def test_a_docker_json_file_log_is_recognised(tmp_path: Path) -> None:
     check = by_name(await doctor(env, 5.0))[f"log file {json_log}"]
     assert check.status is Status.OK
     assert check.detail.startswith("readable, json-file lines, looks like a farmer log")
+
+
+async def test_a_log_file_that_is_no_text_log_is_a_problem(tmp_path: Path) -> None:
+    packed = tmp_path / "farmer.log"
+    packed.write_bytes(gzip.compress(b"2025-06-20T08:00:00.000000Z  INFO a: b\n" * 100))
+    env = write_env(
+        tmp_path / ".env",
+        {
+            "COSMOS_DATABASE_PATH": str(tmp_path / "cosmos.db"),
+            "COSMOS_LOGS__FILES": [{"path": str(packed), "role": "farmer"}],
+        },
+    )
+    check = by_name(await doctor(env, 5.0))[f"log file {packed}"]
+    assert check.status is Status.PROBLEM
+    assert check.detail.startswith("this is not a text log: gzip-compressed data")
 
 
 async def test_docker_hosts_by_name_and_without_any_node_or_farmer(

@@ -302,6 +302,29 @@ async def test_docker_by_image_and_name_backfill_follow_and_restart(
     assert await table_counts(db) == both
 
 
+async def test_compose_services_named_in_the_config_are_followed(
+    tmp_path: Path, db: Database, clock: FakeClock, engine: FakeDockerEngine
+) -> None:
+    """The compose example's ``farmer_container: farmer`` finds ``<project>-farmer-1``."""
+    labels = {"com.docker.compose.project": "cosmos", "com.docker.compose.service": "farmer"}
+    engine.add_container("cosmos-farmer-1", "registry.local/farmer-build:7", labels=labels)
+    engine.append("cosmos-farmer-1", *farmer_lines())
+    ingestor = await make_ingestor(db, clock)
+    settings = LogsSettings(
+        docker=[DockerHost(base_url=engine.base_url, farmer_container="farmer")],
+        reconnect_seconds=0.05,
+    )
+    key = docker_key("local", "farmer", "cosmos-farmer-1")
+    async with running(collector_for(settings, ingestor, clock)) as collector:
+        await wait_until(
+            lambda: (
+                {s.key: s.lines_ingested for s in collector.source_statuses()}.get(key)
+                == len(farmer_lines())
+            )
+        )
+        assert [s.key for s in collector.source_statuses()] == [key]
+
+
 async def test_docker_recreated_container_is_read_from_its_start(
     tmp_path: Path, db: Database, clock: FakeClock, engine: FakeDockerEngine
 ) -> None:

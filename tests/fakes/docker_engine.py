@@ -54,6 +54,7 @@ class FakeContainer:
     # Bumped on every stop/restart/remove: open follow streams of an older run end.
     run: int = 0
     removed: bool = False
+    labels: dict[str, str] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -65,7 +66,7 @@ class FakeContainer:
             "Created": self.created,
             "State": "running" if self.running else "exited",
             "Status": "Up 1 second" if self.running else "Exited (0) 1 second ago",
-            "Labels": {},
+            "Labels": dict(self.labels),
         }
 
     def inspect(self) -> dict[str, Any]:
@@ -74,7 +75,7 @@ class FakeContainer:
             "Name": f"/{self.name}",
             "Created": _rfc3339(self.created * 1_000_000_000),
             "Image": "sha256:" + self.id[::-1],
-            "Config": {"Image": self.image, "Tty": self.tty, "Labels": {}},
+            "Config": {"Image": self.image, "Tty": self.tty, "Labels": dict(self.labels)},
             "State": {
                 "Status": "running" if self.running else "exited",
                 "Running": self.running,
@@ -224,8 +225,11 @@ class FakeDockerEngine:
         *,
         tty: bool = False,
         running: bool = True,
+        labels: dict[str, str] | None = None,
     ) -> FakeContainer:
-        container = FakeContainer(secrets.token_hex(32), name, image, tty=tty, running=running)
+        container = FakeContainer(
+            secrets.token_hex(32), name, image, tty=tty, running=running, labels=labels or {}
+        )
         with self._lock:
             self.containers[container.id] = container
         return container
@@ -385,6 +389,12 @@ class FakeDockerEngine:
                 found = [c for c in found if any(c.id.startswith(v) for v in values)]
             elif key == "status":
                 found = [c for c in found if ("running" if c.running else "exited") in values]
+            elif key == "label":  # "key" (present) or "key=value"; every one must hold
+                for value in values:
+                    k, has_value, v = str(value).partition("=")
+                    found = [
+                        c for c in found if k in c.labels and (not has_value or c.labels[k] == v)
+                    ]
         found.sort(key=lambda c: c.created, reverse=True)
         return web.json_response([c.summary() for c in found], headers=self._headers())
 

@@ -328,6 +328,68 @@ async def test_discovery_by_name_and_by_image(engine: FakeDockerEngine) -> None:
         named.close()
 
 
+def _compose_file() -> str:
+    return (Path(__file__).resolve().parents[3] / "docker-compose.yml").read_text()
+
+
+def compose_labels(project: str, service: str) -> dict[str, str]:
+    return {"com.docker.compose.project": project, "com.docker.compose.service": service}
+
+
+async def test_a_configured_name_finds_a_compose_service(engine: FakeDockerEngine) -> None:
+    """Compose v2 names the containers ``<project>-farmer-1``; the config says ``farmer``."""
+    # Images nothing recognises (a local build): only the service label can find them.
+    engine.add_container(
+        "autonomys-farmer-1", "mine/f:1", labels=compose_labels("autonomys", "farmer")
+    )
+    engine.add_container("autonomys-node-1", "mine/n:1", labels=compose_labels("autonomys", "node"))
+    engine.add_container(
+        "other-node-1", "mine/n:1", running=False, labels=compose_labels("other", "x")
+    )
+    finder = DockerDiscovery(
+        DockerHost(base_url=engine.base_url, farmer_container="farmer", node_container="node"),
+        HostReachability("x", 1),
+    )
+    try:
+        assert await finder.targets() == {
+            "farmer": ["autonomys-farmer-1"],
+            "node": ["autonomys-node-1"],
+        }
+        # A container with exactly the configured name wins over a service of that name.
+        engine.add_container("farmer", "mine/f:1")
+        assert (await finder.targets())["farmer"] == ["farmer"]
+        # Only a stopped one: followed anyway, to catch it when it starts.
+        engine.stop("autonomys-node-1")
+        assert (await finder.targets())["node"] == ["autonomys-node-1"]
+    finally:
+        finder.close()
+
+
+async def test_the_compose_example_finds_its_own_containers(engine: FakeDockerEngine) -> None:
+    """docker-compose.yml's COSMOS_LOGS__DOCKER, against containers named as Compose v2 does."""
+    import json
+    import re
+
+    found = re.search(r"COSMOS_LOGS__DOCKER: '(.*)'", _compose_file())
+    assert found is not None
+    (host,) = [DockerHost(**h) for h in json.loads(found.group(1))]
+    project = "cosmos"  # the folder the compose file is in
+    engine.add_container(
+        f"{project}-farmer-1", FARMER_IMAGE, labels=compose_labels(project, "farmer")
+    )
+    engine.add_container(f"{project}-node-1", NODE_IMAGE, labels=compose_labels(project, "node"))
+    finder = DockerDiscovery(
+        host.model_copy(update={"base_url": engine.base_url}), HostReachability("x", 1)
+    )
+    try:
+        assert await finder.targets() == {
+            "farmer": [f"{project}-farmer-1"],
+            "node": [f"{project}-node-1"],
+        }
+    finally:
+        finder.close()
+
+
 async def test_discovery_when_docker_is_down(tmp_path: Path) -> None:
     engine = FakeDockerEngine(tmp_path)
     reach = HostReachability(engine.base_url, 1)
