@@ -11,6 +11,7 @@ from typing import Literal
 
 import aiosqlite
 
+from collectors.corrections import reorg_correction
 from collectors.models.chain import (
     BalanceSnapshot,
     BlockActivity,
@@ -30,7 +31,7 @@ from collectors.models.chain import (
 from collectors.models.events import RewardOutcome
 from collectors.models.notify import Notification
 from collectors.store.database import Database
-from collectors.store.outbox import enqueue_in
+from collectors.store.outbox import enqueue_in, retract_in
 
 # The ``rewards.outcome`` the log pipeline stores for a "Successfully signed reward hash" line.
 SIGNED_REWARD_OUTCOME = RewardOutcome.SIGNED.value
@@ -261,11 +262,12 @@ class WalletStore:
             )
         return RecordResult(transfers, rewards, announced, movements)
 
-    async def rewind_to(self, number: int) -> Rewind:
+    async def rewind_to(self, number: int, now_us: int = 0) -> Rewind:
         """Forget processed blocks above ``number`` (abandoned by a reorg) and their rows.
 
-        Their notifications still waiting in the outbox are withdrawn in the same transaction;
-        what was removed is returned, for corrections of what was already told.
+        In the same transaction, their notifications still waiting in the outbox are withdrawn
+        and those already delivered get a correction (their message struck through); what was
+        removed is returned.
         """
         removed: list[Fact] = []
         balances = 0
@@ -290,6 +292,7 @@ class WalletStore:
                     (block_hash,),
                 ) as cur:
                     removed += [_movement(r) for r in await cur.fetchall()]
+                await uncredit_block_in(conn, block_hash, now_us)  # wins it credited
                 for table in ("wallet_transfers", "chain_rewards", "wallet_movements"):
                     await conn.execute(f"DELETE FROM {table} WHERE block_hash = ?", (block_hash,))
                 await conn.execute(
@@ -299,10 +302,8 @@ class WalletStore:
                     "DELETE FROM wallet_balances WHERE block_hash = ?", (block_hash,)
                 )
                 balances += cursor.rowcount
-            await conn.executemany(
-                "DELETE FROM outbox WHERE dedupe_key = ? AND state = 'pending'",
-                sorted({(f.dedupe_key,) for f in removed}),
-            )
+            keys = sorted({f.dedupe_key for f in removed})
+            await retract_in(conn, keys, now_us, reorg_correction)
             await conn.execute("DELETE FROM chain_blocks WHERE number > ?", (number,))
         return Rewind(tuple(n for n, _ in abandoned), tuple(removed), balances)
 
