@@ -374,7 +374,8 @@ class WalletCollector:
         ]
         history_every = int(self._settings.balance_history_minutes * 60 * _US)
         await self._store.record_balances(snapshots, history_every)
-        await self._store.link_pending_farms(now - _RELINK_WINDOW_US, self._link_window_us)
+        await self._store.link_pending_farms(now - _RELINK_WINDOW_US, self._link_window_us, now)
+        await self._store.settle_wins(now, self._link_window_us)
 
     # --- notifications -----------------------------------------------------------------------
 

@@ -82,6 +82,8 @@ class FarmDetail:
     recent_rewards: tuple[RewardEntry, ...]
     recent_misses: tuple[RewardEntry, ...]
     recent_errors: tuple[tuple[int, str], ...]
+    # Wins signed (farmer log) that the chain never credited to the farmer's wallet.
+    signed_not_credited: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -164,6 +164,9 @@ class FarmReads(ReadBase):
             (farm_id,),
         )
         state = (await self.states()).get(farm_id)
+        (uncredited,) = await self._rows(
+            "SELECT COUNT(*) AS n FROM uncredited_wins WHERE farm_id = ?", (farm_id,)
+        )
         return FarmDetail(
             summary=summaries[0],
             public_key=farm["public_key"],
@@ -180,6 +183,7 @@ class FarmReads(ReadBase):
             recent_rewards=tuple(e for e in entries if e.outcome in REWARD_OUTCOMES)[:10],
             recent_misses=tuple(e for e in entries if e.outcome not in REWARD_OUTCOMES)[:10],
             recent_errors=tuple((r["ts_us"], _error_text(r["kind"], r["data"])) for r in errors),
+            signed_not_credited=uncredited["n"],
         )
 
 
