@@ -278,6 +278,8 @@ def farm_embeds(detail: FarmDetail) -> list[discord.Embed]:
             stages.append(f"Failed sectors: {detail.sectors_failed}")
         b.field("Plotting time per sector", "\n".join(stages), inline=True)
     b.lines("Recent rewards", _entries(detail.recent_rewards) or ["none yet"])
+    if detail.signed_not_credited:
+        b.field("Signed but not credited", str(detail.signed_not_credited), inline=True)
     if detail.recent_misses:
         b.lines("Recent misses", _entries(detail.recent_misses))
     if detail.recent_errors:

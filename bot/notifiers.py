@@ -5,7 +5,10 @@
   ``enforce_nonce`` so Discord itself drops a resend of a message it already accepted.
 - :class:`WebhookNotifier` posts to an incoming webhook with ``wait=true`` (to learn the message
   id) and edits its own messages in place (the dashboard).
-- :class:`TopicRouter` picks the notifier for a topic (a channel or webhook per topic).
+- :class:`TopicRouter` picks the notifier for a topic (a channel or webhook per topic), and for
+  an edit the notifier that delivered the original.
+
+``update`` edits a message delivered earlier (a reward credited, a fact undone by a reorg).
 
 Every failure becomes :class:`DeliveryError`: ``retry_after`` when Discord said when to try
 again, ``permanent`` when a resend can never succeed (a malformed message).
@@ -29,7 +32,7 @@ import discord
 
 from bot.charts import HINT_FILENAME, hint_chart
 from bot.embeds import notification_embed
-from collectors.models.notify import OutboxItem
+from collectors.models.notify import Delivered, OutboxItem
 
 log = logging.getLogger("cosmos.notify")
 
@@ -104,13 +107,23 @@ class Notifier(Protocol):
         """Deliver or raise :class:`DeliveryError`."""
         ...
 
+    async def update(self, delivered: Delivered, message: Outgoing) -> None:
+        """Make a message this notifier delivered read ``message``, or raise
+        :class:`DeliveryError` (:class:`MessageGone` when it was deleted)."""
+        ...
+
 
 class ConsoleNotifier:
     """With neither a bot token nor a webhook: notifications go to the console log."""
 
+    target = "console"
+
     async def send(self, message: Outgoing) -> Sent:
         log.info("%s", message.text)
-        return Sent("console", None)
+        return Sent(self.target, None)
+
+    async def update(self, delivered: Delivered, message: Outgoing) -> None:
+        log.info("[update] %s", message.text)
 
     async def deliver(self, item: OutboxItem) -> None:
         await self.send(Outgoing.of(item))
@@ -130,6 +143,17 @@ class TopicRouter:
         if message.route is not None and message.route in self._routes:
             return await self._routes[message.route].send(message)
         return await self.for_topic(message.topic).send(message)
+
+    async def update(self, delivered: Delivered, message: Outgoing) -> None:
+        """Through the notifier that delivered the original (routes may have changed since)."""
+        for notifier in (*self._routes.values(), self._default):
+            if getattr(notifier, "target", None) == delivered.target:
+                await notifier.update(delivered, message)
+                return
+        raise DeliveryError(
+            f"{delivered.target} that took the first message is no longer configured",
+            permanent=True,
+        )
 
 
 # --- through the bot ------------------------------------------------------------------------
@@ -214,6 +238,11 @@ class ChannelNotifier:
             await partial.edit(embeds=list(embeds))
         except (TimeoutError, discord.DiscordException, aiohttp.ClientError, OSError) as exc:
             raise translate(exc) from exc
+
+    async def update(self, delivered: Delivered, message: Outgoing) -> None:
+        if delivered.message_id is None:
+            raise DeliveryError("no message id to edit", permanent=True)
+        await self.edit(delivered.message_id, message.embeds)
 
 
 # --- incoming webhooks ----------------------------------------------------------------------
@@ -303,3 +332,8 @@ class WebhookNotifier:
 
     async def edit(self, message_id: str, embeds: Sequence[discord.Embed]) -> None:
         await self._call("PATCH", f"{self._url}/messages/{message_id}", self._payload(embeds))
+
+    async def update(self, delivered: Delivered, message: Outgoing) -> None:
+        if delivered.message_id is None:
+            raise DeliveryError("no message id to edit", permanent=True)
+        await self.edit(delivered.message_id, message.embeds)

@@ -202,6 +202,12 @@ class WalletCollector:
         if plan.gap is not None:
             await self._report_gap(*plan.gap)
             expected_parent = None
+        # Nothing new to read: still watch the last processed block, so a reorg onto a branch
+        # no longer than the old one is noticed (and its announced facts corrected) now.
+        idle = last is not None and plan.start > plan.target and plan.gap is None
+        if idle and last and await self._chain.canonical_hash(last.number) != last.hash:
+            await self._walk_back(plan.target)
+            return 0.0
         end = min(plan.target, plan.start + self._batch - 1)
         done = plan.start - 1
         for number in range(plan.start, end + 1):
@@ -299,7 +305,7 @@ class WalletCollector:
                 oldest,
                 max(oldest, target - 1),
             )
-        rewind = await self._store.rewind_to(found)
+        rewind = await self._store.rewind_to(found, self._clock.now_us())
         log.warning(
             "wallets: chain reorganised; abandoned blocks %s (%d stored facts removed);"
             " continuing from #%d",
@@ -368,7 +374,8 @@ class WalletCollector:
         ]
         history_every = int(self._settings.balance_history_minutes * 60 * _US)
         await self._store.record_balances(snapshots, history_every)
-        await self._store.link_pending_farms(now - _RELINK_WINDOW_US, self._link_window_us)
+        await self._store.link_pending_farms(now - _RELINK_WINDOW_US, self._link_window_us, now)
+        await self._store.settle_wins(now, self._link_window_us)
 
     # --- notifications -----------------------------------------------------------------------
 

@@ -52,6 +52,8 @@ class Notification:
     # webhook: another topic's name, or an alert rule's name with a channel of its own.
     route: str | None = None
     chart: ChartHint | None = None
+    # Sent at once even when rewards are batched: a correction must not wait an hour.
+    immediate: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,3 +62,17 @@ class OutboxItem:
     notification: Notification
     attempts: int
     created_us: int
+    # A follow-up of the item with this dedupe key: ``edit`` its message (to show that item's
+    # current payload), or else a new message sent only if that item was delivered.
+    refers_to: str | None = None
+    edit: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """Where an outbox item went: ``target`` ("channel:ID", "webhook:ID", "console", "off")
+    and the message it became (None when the target has no messages)."""
+
+    target: str
+    message_id: str | None
+    delivered_us: int

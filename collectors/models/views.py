@@ -87,6 +87,8 @@ class FarmDetail:
     plotting_stages: tuple[tuple[str, float], ...] = ()
     sectors_failed: int | None = None
     recent_events: tuple[tuple[int, str], ...] = ()
+    # Wins signed (farmer log) that the chain never credited to the farmer's wallet.
+    signed_not_credited: int = 0
 
 
 @dataclass(frozen=True, slots=True)

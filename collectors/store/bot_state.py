@@ -37,9 +37,12 @@ class BotStateStore:
         """Mark outbox items sent and remember the message they became, in one transaction."""
         async with self._db.transaction() as conn:
             for item_id in item_ids:
+                # A withdrawn item that was in flight was delivered all the same: its
+                # follow-ups (the correction) then go out too.
                 await conn.execute(
                     "UPDATE outbox SET state = 'sent', sent_us = ?, attempts = attempts + 1,"
-                    " last_error = NULL WHERE id = ? AND state = 'pending'",
+                    " last_error = NULL WHERE id = ?"
+                    " AND (state = 'pending' OR withdrawn_us IS NOT NULL)",
                     (now_us, item_id),
                 )
                 await conn.execute(

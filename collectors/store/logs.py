@@ -18,6 +18,7 @@ from collectors.models.events import (
 )
 from collectors.models.logs import Role
 from collectors.store.database import Database
+from collectors.store.wins import announce_signed_in
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +223,8 @@ class LogStore:
                 rewards = max(cur.rowcount, 0)
                 if rewards:
                     await conn.execute(_COUNT_SIGNED, (last_id,))
+                # Fresh signed wins are announced at once, in the transaction that stores them.
+                await announce_signed_in(conn, farmer_id, batch.rewards, now_us)
             if batch.farms:
                 await conn.executemany(
                     _UPSERT_FARM,

@@ -11,6 +11,7 @@ from typing import Literal
 
 import aiosqlite
 
+from collectors.corrections import reorg_correction
 from collectors.models.chain import (
     BalanceSnapshot,
     BlockActivity,
@@ -30,7 +31,8 @@ from collectors.models.chain import (
 from collectors.models.events import RewardOutcome
 from collectors.models.notify import Notification
 from collectors.store.database import Database
-from collectors.store.outbox import enqueue_in
+from collectors.store.outbox import enqueue_in, retract_in
+from collectors.store.wins import credit_in, settle_uncredited_in, uncredit_block_in
 
 # The ``rewards.outcome`` the log pipeline stores for a "Successfully signed reward hash" line.
 SIGNED_REWARD_OUTCOME = RewardOutcome.SIGNED.value
@@ -217,6 +219,8 @@ class WalletStore:
                 if stored is None:
                     continue
                 rewards += 1
+                if await credit_in(conn, r.block_hash, r.event_index, now_us):
+                    continue  # the win's message from the farmer log now tells it
                 if announce and (n := announce(stored)) and await enqueue_in(conn, n, now_us):
                     announced += 1
             for m in activity.movements:
@@ -261,11 +265,12 @@ class WalletStore:
             )
         return RecordResult(transfers, rewards, announced, movements)
 
-    async def rewind_to(self, number: int) -> Rewind:
+    async def rewind_to(self, number: int, now_us: int = 0) -> Rewind:
         """Forget processed blocks above ``number`` (abandoned by a reorg) and their rows.
 
-        Their notifications still waiting in the outbox are withdrawn in the same transaction;
-        what was removed is returned, for corrections of what was already told.
+        In the same transaction, their notifications still waiting in the outbox are withdrawn
+        and those already delivered get a correction (their message struck through); what was
+        removed is returned.
         """
         removed: list[Fact] = []
         balances = 0
@@ -290,6 +295,7 @@ class WalletStore:
                     (block_hash,),
                 ) as cur:
                     removed += [_movement(r) for r in await cur.fetchall()]
+                await uncredit_block_in(conn, block_hash, now_us)  # wins it credited
                 for table in ("wallet_transfers", "chain_rewards", "wallet_movements"):
                     await conn.execute(f"DELETE FROM {table} WHERE block_hash = ?", (block_hash,))
                 await conn.execute(
@@ -299,10 +305,8 @@ class WalletStore:
                     "DELETE FROM wallet_balances WHERE block_hash = ?", (block_hash,)
                 )
                 balances += cursor.rowcount
-            await conn.executemany(
-                "DELETE FROM outbox WHERE dedupe_key = ? AND state = 'pending'",
-                sorted({(f.dedupe_key,) for f in removed}),
-            )
+            keys = sorted({f.dedupe_key for f in removed})
+            await retract_in(conn, keys, now_us, reorg_correction)
             await conn.execute("DELETE FROM chain_blocks WHERE number > ?", (number,))
         return Rewind(tuple(n for n, _ in abandoned), tuple(removed), balances)
 
@@ -484,12 +488,15 @@ class WalletStore:
             totals[key] = RewardTotal(prev.count + 1, prev.amount + stored.reward.amount)
         return totals
 
-    async def link_pending_farms(self, since_us: int, link_window_us: int) -> int:
+    async def link_pending_farms(
+        self, since_us: int, link_window_us: int, now_us: int | None = None
+    ) -> int:
         """Retry the farm link for recent rewards whose log line had not arrived yet."""
         linked = 0
         async with self._db.transaction() as conn:
             async with conn.execute(
-                "SELECT id, farmer_id, ts_us FROM chain_rewards WHERE farm_id IS NULL"
+                "SELECT id, farmer_id, ts_us, block_hash, event_index FROM chain_rewards"
+                " WHERE farm_id IS NULL"
                 " AND reward_log_id IS NULL AND farmer_id IS NOT NULL AND kind != 'fees'"
                 " AND ts_us >= ?",
                 (since_us,),
@@ -504,8 +511,15 @@ class WalletStore:
                         "UPDATE chain_rewards SET reward_log_id = ?, farm_id = ? WHERE id = ?",
                         (match[0], match[1], row["id"]),
                     )
+                    when = now_us if now_us is not None else since_us
+                    await credit_in(conn, row["block_hash"], row["event_index"], when)
                     linked += 1
         return linked
+
+    async def settle_wins(self, now_us: int, window_us: int) -> int:
+        """Mark announced wins the chain never credited within ``window_us``."""
+        async with self._db.transaction() as conn:
+            return await settle_uncredited_in(conn, now_us, window_us)
 
 
 async def _insert_reward(

@@ -174,6 +174,9 @@ class FarmReads(ReadBase):
             (farm_id, *FARM_EVENT_KINDS),
         )
         state = (await self.states()).get(farm_id)
+        (uncredited,) = await self._rows(
+            "SELECT COUNT(*) AS n FROM uncredited_wins WHERE farm_id = ?", (farm_id,)
+        )
         return FarmDetail(
             summary=summaries[0],
             public_key=farm["public_key"],
@@ -197,6 +200,7 @@ class FarmReads(ReadBase):
                 else None
             ),
             recent_events=tuple((r["ts_us"], _event_text(r["kind"], r["data"])) for r in events),
+            signed_not_credited=uncredited["n"],
         )
 
 
