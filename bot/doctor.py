@@ -146,9 +146,11 @@ async def check_docker(index: int, host: DockerHost, limit_s: float) -> Check:
     # List by image for both roles, so configured names can be told apart from found ones.
     probe = host.model_copy(update={"farmer_container": None, "node_container": None})
     discovery = DockerDiscovery(probe, HostReachability(host.base_url, limit_s), timeout=limit_s)
+    named_finder = DockerDiscovery(host, HostReachability(host.base_url, limit_s), timeout=limit_s)
     try:
         found = await discovery.targets()
         version = _api_version(discovery)
+        resolved = await named_finder.targets()  # a configured name may be a Compose service
     except DockerUnavailableError as exc:
         return problem(
             name,
@@ -157,6 +159,7 @@ async def check_docker(index: int, host: DockerHost, limit_s: float) -> Check:
         )
     finally:
         discovery.close()
+        named_finder.close()
     configured: dict[Role, str | None] = {
         "farmer": host.farmer_container,
         "node": host.node_container,
@@ -166,7 +169,11 @@ async def check_docker(index: int, host: DockerHost, limit_s: float) -> Check:
     following = 0
     for role, named in configured.items():
         by_image = found.get(role, [])
-        if named:
+        service = [c for c in resolved.get(role, []) if c != named]
+        if named and service:
+            following += len(service)
+            parts.append(f"{role}: {', '.join(service)} (Compose service {named})")
+        elif named:
             following += 1
             note = "" if named in by_image else f", not among the {role} images"
             parts.append(f"{role}: {named} (by name{note})")

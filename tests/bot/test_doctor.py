@@ -392,6 +392,24 @@ async def test_a_log_file_that_is_no_text_log_is_a_problem(tmp_path: Path) -> No
     assert check.detail.startswith("this is not a text log: gzip-compressed data")
 
 
+async def test_a_compose_service_name_is_shown_with_its_container(tmp_path: Path) -> None:
+    with FakeDockerEngine() as engine:
+        labels = {"com.docker.compose.project": "cosmos", "com.docker.compose.service": "farmer"}
+        engine.add_container("cosmos-farmer-1", "local/farmer-build:1", labels=labels)
+        env = write_env(
+            tmp_path / ".env",
+            {
+                "COSMOS_DATABASE_PATH": str(tmp_path / "cosmos.db"),
+                "COSMOS_LOGS__DOCKER": [
+                    {"base_url": engine.base_url, "farmer_container": "farmer"}
+                ],
+            },
+        )
+        check = by_name(await doctor(env, 5.0))["docker local"]
+    assert check.status is Status.OK
+    assert "farmer: cosmos-farmer-1 (Compose service farmer)" in check.detail
+
+
 async def test_docker_hosts_by_name_and_without_any_node_or_farmer(
     tmp_path: Path, docker_engine: FakeDockerEngine
 ) -> None:
@@ -421,5 +439,6 @@ async def test_docker_hosts_by_name_and_without_any_node_or_farmer(
     )
     nothing = c["docker empty"]
     assert nothing.status is Status.PROBLEM
+    assert "WARNING" not in named.detail  # a Unix socket
     assert "farmer: none found (looked for images ghcr.io/autonomys/farmer" in nothing.detail
     assert "COSMOS_LOGS__DOCKER[1].farmer_container" in nothing.fix
