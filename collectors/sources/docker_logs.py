@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
+import ipaddress
 import logging
 import re
 import shutil
@@ -173,10 +174,19 @@ def uses_ssh_client(base_url: str) -> bool:
     return base_url.startswith("ssh://") and shutil.which("ssh") is not None
 
 
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve anywhere
+
+
 def plaintext_warning(base_url: str) -> str | None:
     """What to say about a Docker API reached without TLS (tcp://, http://) off this machine."""
     url = urllib.parse.urlsplit(base_url)
-    if url.scheme not in ("tcp", "http") or url.hostname in ("127.0.0.1", "localhost", "::1"):
+    if url.scheme not in ("tcp", "http") or _is_loopback(url.hostname or ""):
         return None
     return (
         f"Docker at {base_url} is reached without TLS: whoever can reach that port can read it"
