@@ -24,10 +24,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.ship.test_crash_recovery import COMPARED, REPO, _ingest_command, write_farmer_log
+from tests.ship.test_crash_recovery import COMPARED, REPO, write_farmer_log
 
 BASE_LINES = 120_000  # long enough that the first kill lands in the middle of the backfill
 TAIL_LINES = 3_000
+
+
+def _cosmos(env_file: Path, *args: str) -> list[str]:
+    """``cosmos`` with an empty settings file: everything comes from the environment."""
+    env_file.touch()
+    return [sys.executable, "-m", "bot", "--env-file", str(env_file), *args]
 
 
 def _env(db: Path, log: Path) -> dict[str, str]:
@@ -67,7 +73,7 @@ class Cosmos:
     def start(self) -> None:
         with self.out.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "bot", "--env-file", os.devnull, "run"],
+                _cosmos(self.db.with_name("empty.env"), "run"),
                 env=_env(self.db, self.log),
                 cwd=REPO,
                 stdout=out,
@@ -200,7 +206,8 @@ def _check(tmp_path: Path, db: Path, expected: list[str], case: str) -> None:
     clean_db = tmp_path / "clean.db"
     env = {k: v for k, v in os.environ.items() if not k.startswith("COSMOS_")}
     env["PYTHONPATH"] = str(REPO)
-    subprocess.run(_ingest_command(clean_log, clean_db), check=True, env=env, capture_output=True)
+    command = _cosmos(tmp_path / "empty.env", "ingest", str(clean_log), "--db", str(clean_db))
+    subprocess.run(command, check=True, env=env, capture_output=True)
     got, clean = _rows(db), _rows(clean_db)
     lost = sum((clean[t] - got[t]).total() for t in ("events", "rewards", "plots"))
     extra = sum((got[t] - clean[t]).total() for t in ("events", "rewards", "plots"))
