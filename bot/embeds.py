@@ -383,6 +383,17 @@ def farmer_embeds(farmer: FarmerView) -> list[discord.Embed]:
     )
     if farmer.cache_percent is not None:
         b.field("Piece cache", f"{farmer.cache_percent:.1f}% synced", inline=True)
+    if farmer.cache_catchup_since_us is not None:
+        b.field(
+            "Piece cache catch-up",
+            f"catching up to the latest history since {when(farmer.cache_catchup_since_us)}"
+            " (farming can pause)",
+            inline=True,
+        )
+    if farmer.cache_hit_ratio is not None:
+        b.field("Piece cache hits", f"{farmer.cache_hit_ratio:.1%}", inline=True)
+    if farmer.dsn_peers is not None:
+        b.field("DSN peers", f"{farmer.dsn_peers[0]} of {farmer.dsn_peers[1]} used", inline=True)
     if farmer.up is not None:
         b.field("Metrics", "up" if farmer.up else "down", inline=True)
     for farm in farmer.farms:

@@ -81,6 +81,8 @@ class FarmMetrics:
     # "downloading", "encoding", "writing", "plotting"; and the failed-sector counter.
     stage_times: tuple[tuple[str, float, float], ...] = ()
     plotting_errors: float | None = None
+    # Sectors through each stage (``farm_sector_{downloaded,encoded,written}_counter``).
+    stage_counters: tuple[tuple[str, float], ...] = ()
 
     def stage_mean_s(self, stage: str) -> float | None:
         """Mean seconds per sector in one plotting stage since the farmer started."""
@@ -152,6 +154,14 @@ class FarmerSnapshot:
     # The plotter's own sector counters (``plotter_sector_*``, summed over plotter kinds).
     plotter_sectors_plotted: float | None = None
     plotter_plotting_errors: float | None = None
+    # Disk piece cache request counters, summed over caches.
+    disk_cache_contents: float | None = None
+    disk_cache_reads: float | None = None
+    disk_cache_index_reads: float | None = None
+    disk_cache_writes: float | None = None
+    # Plotter stages (downloading, encoding, plotting): (stage, seconds, sectors timed,
+    # sectors counted through it), summed over plotter kinds.
+    plotter_stage_times: tuple[tuple[str, float, float, float], ...] = ()
 
     @property
     def farm_ids(self) -> frozenset[str]:

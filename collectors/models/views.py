@@ -176,6 +176,11 @@ class FarmerView:
     plotting_farms: int
     up: bool | None
     observed_us: int | None
+    # Share of piece requests its cache answered (metrics); the latest DSN peers line (used,
+    # known); an unfinished piece cache catch-up to the latest history size, since then.
+    cache_hit_ratio: float | None = None
+    dsn_peers: tuple[int, int] | None = None
+    cache_catchup_since_us: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

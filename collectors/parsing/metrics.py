@@ -65,6 +65,14 @@ class _F(Enum):
     DISK_CACHE_CAPACITY = auto()
     PLOTTER_PLOTTED = auto()
     PLOTTER_ERRORS = auto()
+    STAGE_COUNTER = auto()  # sectors through a stage; the stage is in _STAGE_OF
+    PLOTTER_STAGE_SUM = auto()
+    PLOTTER_STAGE_COUNT = auto()
+    PLOTTER_STAGE_COUNTER = auto()
+    DISK_CACHE_CONTENTS = auto()
+    DISK_CACHE_READS = auto()
+    DISK_CACHE_INDEX_READS = auto()
+    DISK_CACHE_WRITES = auto()
 
 
 _CUR = MetricsLayout.CURRENT
@@ -85,7 +93,29 @@ _STAGE_TIMES = {
     for stage in _STAGES
     for part in ("sum", "count")
 }
-_STAGE_OF = {name.lower(): name.split("_sector_")[1].split("_")[0] for name in _STAGE_TIMES}
+_STAGE_COUNTERS = {
+    f"subspace_farmer_farm_sector_{done}_counter_Sectors_total": _F.STAGE_COUNTER
+    for done in ("downloaded", "encoded", "written")
+}
+# A plotter (the farmer's own or a cluster plotter) times its stages per plotter ``kind``.
+_PLOTTER_STAGES = ("downloading", "encoding", "plotting")
+_PLOTTER_TIMES = {
+    f"subspace_farmer_plotter_sector_{stage}_time_seconds_{part}": (
+        _F.PLOTTER_STAGE_SUM if part == "sum" else _F.PLOTTER_STAGE_COUNT
+    )
+    for stage in _PLOTTER_STAGES
+    for part in ("sum", "count")
+}
+_PLOTTER_COUNTERS = {
+    f"subspace_farmer_plotter_sector_{done}_counter_Sectors_total": _F.PLOTTER_STAGE_COUNTER
+    for done in ("downloaded", "encoded")
+}
+_DONE_STAGE = {"downloaded": "downloading", "encoded": "encoding", "written": "writing"}
+_STAGE_OF = {
+    name.lower(): _DONE_STAGE.get(stage, stage)
+    for name in (*_STAGE_TIMES, *_STAGE_COUNTERS, *_PLOTTER_TIMES, *_PLOTTER_COUNTERS)
+    for stage in (name.split("_sector_")[1].split("_")[0],)
+}
 
 
 # Sample name (lower-cased) -> (field, layout). The one place farmer metric names are spelled.
@@ -137,6 +167,17 @@ FARMER_ALIASES: dict[str, tuple[_F, MetricsLayout]] = {
                 "subspace_farmer_plotter_sector_plotting_error_counter_Sectors_total": (
                     _F.PLOTTER_ERRORS
                 ),
+                **_STAGE_COUNTERS,
+                **_PLOTTER_TIMES,
+                **_PLOTTER_COUNTERS,
+                "subspace_farmer_disk_piece_cache_contents_Requests_total": (
+                    _F.DISK_CACHE_CONTENTS
+                ),
+                "subspace_farmer_disk_piece_cache_read_piece_Pieces_total": _F.DISK_CACHE_READS,
+                "subspace_farmer_disk_piece_cache_read_piece_index_Requests_total": (
+                    _F.DISK_CACHE_INDEX_READS
+                ),
+                "subspace_farmer_disk_piece_cache_write_piece_Pieces_total": _F.DISK_CACHE_WRITES,
             },
         ),
         (
@@ -288,6 +329,7 @@ class _FarmBuilder:
     farming_errors: float = 0.0
     skipped_slots: float = 0.0
     stages: dict[str, list[float]] = field(default_factory=dict)  # stage -> [sum, count]
+    stage_counters: dict[str, float] = field(default_factory=dict)
     plotting_errors: float | None = None
 
     def build(self, farm_id: str) -> FarmMetrics:
@@ -312,6 +354,11 @@ class _FarmBuilder:
                 if stage in self.stages
             ),
             plotting_errors=self.plotting_errors,
+            stage_counters=tuple(
+                (stage, self.stage_counters[stage])
+                for stage in _STAGES
+                if stage in self.stage_counters
+            ),
         )
 
 
@@ -339,6 +386,14 @@ def _add_histogram_sample(h: _HistogramBuilder, kind: str, le: str | None, value
         h.count = value
 
 
+# Where a plotter stage sample goes in its [sum, count, sectors] slot.
+_PLOTTER_STAGE_FIELDS = {
+    _F.PLOTTER_STAGE_SUM: 0,
+    _F.PLOTTER_STAGE_COUNT: 1,
+    _F.PLOTTER_STAGE_COUNTER: 2,
+}
+
+
 def parse_farmer_metrics(text: str, cache: LineCache | None = None) -> FarmerSnapshot:
     """A farmer's ``/metrics`` body -> :class:`FarmerSnapshot` (one :class:`FarmMetrics` a farm).
 
@@ -347,6 +402,7 @@ def parse_farmer_metrics(text: str, cache: LineCache | None = None) -> FarmerSna
     farms: dict[str, _FarmBuilder] = {}
     layouts: set[MetricsLayout] = set()
     farmer: dict[_F, float] = {}  # farmer-wide values; gauges per plotter kind are added up
+    plotter_stages: dict[str, list[float]] = {}  # stage -> [sum, count, sectors through it]
     matched = 0
 
     for name, labels, value in _samples(text, FARMER_ALIASES, cache):
@@ -358,7 +414,11 @@ def parse_farmer_metrics(text: str, cache: LineCache | None = None) -> FarmerSna
         layouts.add(layout)
         farm_id = labels.get("farm_id")
         if farm_id is None:
-            farmer[f] = farmer.get(f, 0.0) + value
+            if f in _PLOTTER_STAGE_FIELDS:
+                slot = _PLOTTER_STAGE_FIELDS[f]
+                plotter_stages.setdefault(_STAGE_OF[name], [0.0, 0.0, 0.0])[slot] += value
+            else:
+                farmer[f] = farmer.get(f, 0.0) + value
             continue
         farm = farms.get(farm_id)
         if farm is None:
@@ -388,7 +448,11 @@ def parse_farmer_metrics(text: str, cache: LineCache | None = None) -> FarmerSna
             times[0 if f is _F.STAGE_SUM else 1] = value
         elif f is _F.PLOTTING_ERRORS:
             farm.plotting_errors = value
+        elif f is _F.STAGE_COUNTER:
+            farm.stage_counters[_STAGE_OF[name]] = value
 
+    if "plotting" in plotter_stages:  # sectors through the whole plotting: the plotted counter
+        plotter_stages["plotting"][2] = farmer.get(_F.PLOTTER_PLOTTED, 0.0)
     if matched == 0:
         raise MetricsParseError(
             "no farmer metrics (subspace_farmer_…) in the body; is this a farmer's /metrics URL?"
@@ -411,6 +475,15 @@ def parse_farmer_metrics(text: str, cache: LineCache | None = None) -> FarmerSna
         disk_cache_capacity=farmer.get(_F.DISK_CACHE_CAPACITY),
         plotter_sectors_plotted=farmer.get(_F.PLOTTER_PLOTTED),
         plotter_plotting_errors=farmer.get(_F.PLOTTER_ERRORS),
+        disk_cache_contents=farmer.get(_F.DISK_CACHE_CONTENTS),
+        disk_cache_reads=farmer.get(_F.DISK_CACHE_READS),
+        disk_cache_index_reads=farmer.get(_F.DISK_CACHE_INDEX_READS),
+        disk_cache_writes=farmer.get(_F.DISK_CACHE_WRITES),
+        plotter_stage_times=tuple(
+            (stage, got[0], got[1], got[2])
+            for stage in _PLOTTER_STAGES
+            if (got := plotter_stages.get(stage)) is not None
+        ),
     )
 
 

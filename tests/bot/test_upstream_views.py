@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.embeds import farm_embeds, node_embed
+from bot.embeds import farm_embeds, farmer_embeds, node_embed
 from collectors.alerts.engine import build_alert_engine
 from collectors.clock import FakeClock
-from collectors.models.logs import SourceRef
+from collectors.models.logs import LogLine, SourceRef
 from collectors.settings import AlertsSettings
 from collectors.store.alerts import AlertInputReader
 from collectors.store.database import Database
@@ -117,3 +117,31 @@ async def test_dashboard_problems_and_daily_summary(
         "reward signature rejected by the node": 1,
         "vote the node could not submit": 1,
     }
+
+
+async def test_farmer_view_cache_hits_dsn_and_catch_up(
+    db: Database, clock: FakeClock, endpoints: FakeEndpoints
+) -> None:
+    views = await loaded(db, clock, endpoints)
+    [rig] = await views.farmers.all(clock.now_us())
+    assert rig.cache_hit_ratio == 800 / 850  # (500 + 300) hits of 850 requests
+    assert rig.dsn_peers == (38, 212)
+    assert rig.cache_catchup_since_us is None  # the fixture's catch-up finished
+    fields = {f.name: f.value for f in farmer_embeds(rig)[0].fields}
+    assert fields["Piece cache hits"] == "94.1%"
+    assert fields["DSN peers"] == "38 of 212 used"
+    # A catch-up that has not finished is shown.
+    ingestor = await make_ingestor(db, clock)
+    line = next(
+        t
+        for t in (FIXTURES / "logs" / "farmer-2026-06.log").read_text().splitlines()
+        if "Syncing piece cache to the latest" in t
+    )
+    later = "2026-06-20T10:30:00.000000Z" + line[len("2026-06-20T10:10:00.000000Z") :]
+    await ingestor.ingest(FARMER, [LogLine(later, "x")])
+    [rig] = await views.farmers.all(clock.now_us())
+    assert rig.cache_catchup_since_us == int(
+        datetime(2026, 6, 20, 10, 30, tzinfo=UTC).timestamp() * 1_000_000
+    )
+    fields = {f.name: f.value for f in farmer_embeds(rig)[0].fields}
+    assert "catching up to the latest history" in fields["Piece cache catch-up"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -33,6 +34,7 @@ class FarmerReads(ReadBase):
         if farms is None:
             farms = await self._farms.summaries(now_us)
         cache, up, observed = await self._farmer_health()
+        hits, dsn, catchup = await self._farmer_signals()
         by_farmer: dict[str | None, list[FarmSummary]] = defaultdict(list)
         for farm in farms:
             by_farmer[farm.farmer].append(farm)
@@ -50,9 +52,47 @@ class FarmerReads(ReadBase):
                 ),
                 up=up.get(r["id"]),
                 observed_us=observed.get(r["id"]),
+                cache_hit_ratio=hits.get(r["id"]),
+                dsn_peers=dsn.get(r["id"]),
+                cache_catchup_since_us=catchup.get(r["id"]),
             )
             for r in rows
         ]
+
+    async def _farmer_signals(
+        self,
+    ) -> tuple[dict[int, float], dict[int, tuple[int, int]], dict[int, int]]:
+        """Per farmer id: piece cache hit ratio (metrics), the latest DSN peers line and an
+        unfinished piece cache catch-up (its log)."""
+        hits: dict[int, float] = {}
+        if "cache_get_hit" in await self._columns("farmer_metrics"):
+            for f in await MetricsStore(self._db).latest_farmer_states():
+                if f.cache_hit_ratio is not None:
+                    hits[f.farmer_id] = f.cache_hit_ratio
+        dsn: dict[int, tuple[int, int]] = {}
+        latest: dict[tuple[int, str], int] = {}
+        # SQLite takes the bare columns of a MAX() group from the row holding the maximum.
+        for r in await self._rows(
+            "SELECT s.farmer_id, e.kind, MAX(e.ts_us) AS ts_us, e.data FROM events e"
+            " JOIN log_sources s ON s.id = e.source_id WHERE s.role = 'farmer'"
+            " AND s.farmer_id IS NOT NULL AND e.kind IN ('dsn_peers', 'piece_cache_catchup',"
+            " 'piece_cache_caught_up', 'farmer_start') GROUP BY s.farmer_id, e.kind"
+        ):
+            latest[(r["farmer_id"], r["kind"])] = r["ts_us"]
+            if r["kind"] == "dsn_peers":
+                try:
+                    data = json.loads(r["data"] or "{}")
+                    dsn[r["farmer_id"]] = (int(data["connected"]), int(data["known"]))
+                except (ValueError, KeyError, TypeError):
+                    pass
+        catchup: dict[int, int] = {}
+        for (farmer_id, kind), ts in latest.items():
+            if kind == "piece_cache_catchup" and ts > max(
+                latest.get((farmer_id, "piece_cache_caught_up"), 0),
+                latest.get((farmer_id, "farmer_start"), 0),
+            ):
+                catchup[farmer_id] = ts
+        return hits, dsn, catchup
 
     async def _farmer_health(
         self,

@@ -40,6 +40,7 @@ def test_sector_stage_times_and_counters_per_farm() -> None:
     assert farm.stage_mean_s("encoding") == pytest.approx(183.0)
     assert farm.plotting_errors == 2.0
     assert farm.sectors_plotted_counter == 10.0
+    assert farm.stage_counters == (("downloading", 10), ("encoding", 10), ("writing", 10))
 
 
 def test_piece_cache_requests_and_disk_piece_caches() -> None:
@@ -53,12 +54,23 @@ def test_piece_cache_requests_and_disk_piece_caches() -> None:
     ) == (500, 20, 300, 30, 1)
     # Two disk caches (cache_id) added up.
     assert (snapshot.disk_cache_used, snapshot.disk_cache_capacity) == (1490, 3000)
+    assert (
+        snapshot.disk_cache_contents,
+        snapshot.disk_cache_reads,
+        snapshot.disk_cache_index_reads,
+        snapshot.disk_cache_writes,
+    ) == (2, 700, 40, 900)
 
 
 def test_plotter_counters_and_capacity() -> None:
     snapshot = parse_farmer_metrics(FARMER_BODY)
     assert (snapshot.plotter_sectors_plotted, snapshot.plotter_plotting_errors) == (10, 2)
     assert (snapshot.plotter_capacity_used, snapshot.plotter_capacity_total) == (1, 2)
+    assert snapshot.plotter_stage_times == (
+        ("downloading", 100, 10, 10),
+        ("encoding", 1500, 10, 10),
+        ("plotting", 1700, 10, 10),
+    )
 
 
 def test_node_block_counters_leaves_ready_transactions_start_time() -> None:
@@ -86,6 +98,12 @@ def test_the_shared_sample_has_every_new_farmer_family() -> None:
     assert [f.plotting_errors for f in snapshot.farms] == [0, 0, 1]
     assert snapshot.cache_get_hit == 18231
     assert snapshot.plotter_plotting_errors == 1
+    assert [stage for stage, *_ in snapshot.plotter_stage_times] == [
+        "downloading",
+        "encoding",
+        "plotting",
+    ]
+    assert snapshot.disk_cache_reads is not None
     node_snapshot = parse_node_metrics((SAMPLES / "node_metrics.txt").read_text())
     assert (node_snapshot.leaves, node_snapshot.ready_transactions) == (1, 0)
 
