@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from collectors.chain.ss58 import AddressError, normalize
+from collectors.models.logs import CLUSTER_ROLES, Role
 
 log = logging.getLogger("cosmos.settings")
 
@@ -27,6 +28,24 @@ NODE_IMAGES = ("ghcr.io/autonomys/node", "subspace/node")
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+ROLES: tuple[Role, ...] = ("farmer", "node", *CLUSTER_ROLES)
+DEFAULT_CLUSTER = "cluster"
+
+
+def _known_role(value: Any) -> Any:
+    if value not in ROLES:
+        raise ValueError(
+            f"must be one of {', '.join(ROLES)} (controller, cache and plotter are farming-"
+            "cluster components; a cluster farmer is a farmer with a cluster name)"
+        )
+    return value
+
+
+def _cluster_of(role: str, cluster: str | None) -> str | None:
+    """Cluster components always belong to a cluster (one unnamed cluster by default)."""
+    return cluster or (DEFAULT_CLUSTER if role in CLUSTER_ROLES else None)
 
 
 # --- logs -----------------------------------------------------------------------------------
@@ -47,6 +66,22 @@ class DockerHost(_Section):
     node_container: str | None = Field(
         default=None, description="node container name, or its Compose service name"
     )
+    cluster: str | None = Field(
+        default=None, description="farming cluster name for this host's cluster containers"
+    )
+    # Cluster containers are found by their command (``subspace-farmer cluster … plotter``);
+    # name them here when that does not work (a wrapper script as the entrypoint).
+    cluster_containers: dict[str, Role] = Field(
+        default_factory=dict, description="container name -> controller, cache, plotter, farmer"
+    )
+
+    @field_validator("cluster_containers")
+    @classmethod
+    def _cluster_roles(cls, value: dict[str, Role]) -> dict[str, Role]:
+        for role in value.values():
+            if role == "node":
+                raise ValueError("a node is not a cluster component: use node_container")
+        return value
 
     @field_validator("base_url")
     @classmethod
@@ -63,9 +98,16 @@ class LogFile(_Section):
     """A node or farmer that logs to a file (``farmer ... > farmer.log``)."""
 
     path: Path
-    role: Literal["farmer", "node"]
+    role: Role = Field(description="farmer, node, or a cluster controller, cache or plotter")
     host: str = "local"
     farmer: str | None = None
+    cluster: str | None = Field(default=None, description="farming cluster name")
+
+    _role = field_validator("role", mode="before")(_known_role)
+
+    @property
+    def cluster_name(self) -> str | None:
+        return _cluster_of(self.role, self.cluster)
 
 
 class LogsSettings(_Section):
@@ -81,11 +123,18 @@ class LogsSettings(_Section):
 
 class MetricsTarget(_Section):
     url: str = Field(description="e.g. http://127.0.0.1:9081/metrics")
-    kind: Literal["farmer", "node"]
+    kind: Role = Field(description="farmer, node, or a cluster controller, cache or plotter")
     label: str | None = None
     host: str = "local"
     farmer: str | None = Field(default=None, description="farmer name (farmer targets)")
     interval_seconds: float | None = Field(default=None, gt=0)
+    cluster: str | None = Field(default=None, description="farming cluster name")
+
+    _kind = field_validator("kind", mode="before")(_known_role)
+
+    @property
+    def cluster_name(self) -> str | None:
+        return _cluster_of(self.kind, self.cluster)
 
     @field_validator("url")
     @classmethod

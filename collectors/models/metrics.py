@@ -19,6 +19,10 @@ APPROX_SECTOR_BYTES = 1000 * 1024 * 1024
 class TargetKind(StrEnum):
     FARMER = "farmer"
     NODE = "node"
+    # Farming-cluster components (a cluster farmer's endpoint is a FARMER one).
+    CONTROLLER = "controller"
+    CACHE = "cache"
+    PLOTTER = "plotter"
 
 
 class MetricsLayout(StrEnum):
