@@ -163,6 +163,22 @@ class FarmerSnapshot:
 
 
 @dataclass(frozen=True, slots=True)
+class ClusterSnapshot:
+    """A farming-cluster component's endpoint, parsed (values added up over its plotters or
+    piece caches). None: the component does not expose that value (a cache has no plotter)."""
+
+    plotting_capacity_used: float | None = None  # sectors being plotted now
+    plotting_capacity_total: float | None = None  # sectors it can plot at once
+    sectors_plotted: float | None = None  # since the plotter started
+    sectors_plotting_errors: float | None = None
+    sector_plotting_mean_s: float | None = None
+    cache_capacity_used: float | None = None  # pieces held by the cache component
+    cache_capacity_total: float | None = None
+    piece_cache_used: float | None = None  # the controller's farmer cache
+    piece_cache_capacity: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class NodeSnapshot:
     best: int | None
     finalized: int | None

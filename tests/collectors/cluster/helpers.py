@@ -33,3 +33,21 @@ def entries(name: str) -> list[tuple[str, str]]:
         entry = json.loads(raw)
         out.append((entry["time"], entry["log"].rstrip("\n")))
     return out
+
+
+FARMER_IMAGE = "ghcr.io/autonomys/farmer:mainnet-2026-jun-14"
+_CLUSTER = (
+    "/subspace-farmer cluster --nats-server nats://nats:4222 --prometheus-listen-on 0.0.0.0:9081"
+)
+# Container -> (host, command): how ``docker ps`` shows the six components.
+CONTAINERS: dict[str, tuple[str, str]] = {
+    "controller": (
+        "hub",
+        f"{_CLUSTER} controller --base-path /controller --node-rpc-url ws://node:9944",
+    ),
+    "cache": ("hub", f"{_CLUSTER} cache path=/cache,size=600GiB"),
+    "plotter-1": ("hub", f"{_CLUSTER} plotter --cpu-sector-encoding-concurrency 2"),
+    "farmer-a": ("hub", f"{_CLUSTER} farmer --reward-address st… path=/farms/a0,size=2T"),
+    "plotter-2": ("rig-b", f"{_CLUSTER} plotter"),
+    "farmer-b": ("rig-b", f"{_CLUSTER} farmer --reward-address st… path=/mnt/b0,size=4T"),
+}
