@@ -340,11 +340,32 @@ class AlertsSettings(_Section):
     dsn_min_peers: int = Field(default=5, ge=0, description="DSN peers actively used")
     plotting_errors_window_minutes: float = Field(default=60.0, gt=0)
     plotting_errors_min: int = Field(default=1, ge=1, description="failed sectors per window")
+    # Farming cluster: a plotter timeout counts this long; a controller's expired farm or
+    # cache this long ago without a return is history; silence limits per cluster role (a
+    # cache, and an idle plotter, say nothing for days: not watched unless listed).
+    plotter_timeout_window_minutes: float = Field(default=30.0, gt=0)
+    cluster_expired_lookback_hours: float = Field(default=24.0, gt=0)
+    cluster_logs_silent_minutes: dict[str, float] = Field(
+        default_factory=lambda: {"controller": 30.0},
+        description="role (controller, cache, plotter) -> minutes without a log line",
+    )
     # Timing of every rule's alerts; grace_minutes overrides one rule's grace period.
     grace_minutes: dict[str, float] = Field(default_factory=dict, examples=[{"farm_missing": 30}])
     resolve_grace_minutes: float = Field(default=5.0, ge=0)
     remind_first_hours: float = Field(default=1.0, gt=0)
     remind_max_hours: float = Field(default=24.0, gt=0)
+
+    @field_validator("cluster_logs_silent_minutes")
+    @classmethod
+    def _cluster_roles(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(CLUSTER_ROLES))
+        if unknown:
+            raise ValueError(
+                f"unknown role(s) {', '.join(unknown)}: use controller, cache or plotter"
+            )
+        if any(minutes <= 0 for minutes in value.values()):
+            raise ValueError("minutes must be above 0 (leave a role out not to watch it)")
+        return value
 
     @field_validator("timezone")
     @classmethod

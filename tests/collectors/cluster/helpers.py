@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from collectors.models.logs import LogLine
 from collectors.parsing.decode import DecodedLine, Framing, LineDecoder
 
 CLUSTER_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "logs" / "cluster-2026-06"
@@ -51,3 +52,11 @@ CONTAINERS: dict[str, tuple[str, str]] = {
     "plotter-2": ("rig-b", f"{_CLUSTER} plotter"),
     "farmer-b": ("rig-b", f"{_CLUSTER} farmer --reward-address st… path=/mnt/b0,size=4T"),
 }
+
+
+def log_lines(name: str, start: int = 0, stop: int | None = None) -> list[LogLine]:
+    """A fixture's lines as a log source hands them over (position: the byte offset after)."""
+    return [
+        LogLine(line.text, str(line.end_offset), line.received_us)
+        for line in decoded(name)[start:stop]
+    ]
