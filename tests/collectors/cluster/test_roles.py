@@ -16,10 +16,15 @@ from collectors.settings import (
     SettingsError,
     load_settings,
 )
-from collectors.sources.docker_logs import cluster_role_of_command
+from collectors.sources.docker_logs import (
+    DockerDiscovery,
+    HostReachability,
+    cluster_role_of_command,
+)
 from collectors.store.database import Database, discover_migrations
-from tests.collectors.cluster.helpers import CONTAINERS
+from tests.collectors.cluster.helpers import CONTAINERS, FARMER_IMAGE
 from tests.conftest import FIXTURES
+from tests.fakes.docker_engine import FakeDockerEngine
 
 METRICS = FIXTURES / "metrics"
 
@@ -131,3 +136,28 @@ def test_cluster_metrics_bodies() -> None:
     assert controller == ClusterSnapshot(piece_cache_used=529388, piece_cache_capacity=614400)
     with pytest.raises(MetricsParseError, match="cluster component"):
         parse_cluster_metrics((METRICS / "node.txt").read_text())
+
+
+async def test_docker_discovery_finds_cluster_containers_by_command_or_by_name(
+    tmp_path: Path,
+) -> None:
+    with FakeDockerEngine(tmp_path) as engine:
+        for name, (_, command) in CONTAINERS.items():
+            engine.add_container(name, FARMER_IMAGE, command=command)
+        engine.add_container("ctl-2", FARMER_IMAGE, command="/entrypoint.sh")  # a wrapper
+        engine.add_container("single", FARMER_IMAGE, command="/subspace-farmer farm path=/f")
+        host = DockerHost(base_url=engine.base_url, cluster_containers={"ctl-2": "controller"})
+        discovery = DockerDiscovery(host, HostReachability(engine.base_url, 1.0))
+        try:
+            found = await discovery.targets()
+        finally:
+            discovery.close()
+    assert {role: sorted(names) for role, names in found.items()} == {
+        "controller": ["controller", "ctl-2"],
+        "cache": ["cache"],
+        "plotter": ["plotter-1", "plotter-2"],
+        "farmer": ["farmer-a", "farmer-b", "single"],
+    }
+    # The single farmer is not a cluster component; the cluster farmers are.
+    assert {"farmer-a", "farmer-b", "ctl-2"} <= discovery.cluster_names
+    assert "single" not in discovery.cluster_names
