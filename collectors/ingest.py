@@ -544,7 +544,19 @@ def _fold_farm_header(
 ) -> None:
     fold.header = event.farm_index
     if fold.run_start is None:
-        fold.run_start = ts  # a block without a start line before it opens a run
+        # A block without a start line before it opens a run (a cluster farmer prints none:
+        # after its shutdown line, its next farm blocks are a new run).
+        fold.run_start = ts
+        fold.index_map.clear()
+
+
+def _fold_shutdown(
+    fold: _Fold, event: FarmerShutdown, parsed: ParsedLine, ts: int, text: str
+) -> None:
+    # The run ends; its map stays for the farms' last lines (``Farm exited successfully``).
+    fold.run_start = None
+    fold.header = None
+    _fold_row(fold, event, parsed, ts, text)
 
 
 def _fold_farm_id(fold: _Fold, event: FarmIdLine, parsed: ParsedLine, ts: int, text: str) -> None:
@@ -795,6 +807,7 @@ _FOLDS: dict[type, _Folder] = {
     VoteFailed: _fold_vote_failed,
     RewardSignatureInvalid: _fold_signature_invalid,
     PlotFailed: _fold_plot_failed,
+    FarmerShutdown: _fold_shutdown,
     ClusterFarmInitialized: _fold_cluster_farm,
     ClusterFarmExpired: _fold_farm_row,
     ClusterFarmInitFailed: _fold_farm_row,

@@ -13,12 +13,12 @@ from collectors.alerts.engine import AlertEngine, build_alert_engine
 from collectors.clock import FakeClock
 from collectors.ingest import LogIngestor
 from collectors.metrics_collector import MetricsCollector
-from collectors.models.logs import SourceRef
+from collectors.models.logs import LogLine, SourceRef
 from collectors.settings import AlertsSettings, MetricsSettings, MetricsTarget
 from collectors.store.database import Database
 from collectors.store.farmers import FarmerStore
 from collectors.store.metrics import MetricsStore
-from tests.collectors.cluster.helpers import FARM_B0, log_lines
+from tests.collectors.cluster.helpers import FARM_A0, FARM_A1, FARM_B0, log_lines
 from tests.conftest import FIXTURES
 
 CONTROLLER = SourceRef("docker:hub:controller:controller", "controller", "hub", "rig-a", "main")
@@ -191,3 +191,31 @@ async def test_a_plotter_endpoint_down_fires_and_resolves(
     assert await keys(db, "endpoint_down") == [f"{key}:fire", f"{key}:resolve"]
     fire = (await payloads(db, "endpoint_down"))[0]
     assert "Plotter metrics endpoint unreachable: plotter-2" in str(fire["title"])
+
+
+async def test_a_farm_missing_after_a_cluster_farmer_restart(
+    db: Database, setup: tuple[FakeClock, LogIngestor]
+) -> None:
+    """A cluster farmer prints no start line: its shutdown ends the run and its next farm blocks
+    open a new one, so a farm it no longer announces is missing, as with a single farmer."""
+    clock, ingestor = setup
+    farmer_a = SourceRef("docker:hub:farmer:farmer-a", "farmer", "hub", "rig-a", "main")
+    await ingestor.ingest(farmer_a, log_lines("farmer-a"))
+    block_a0 = [line.text for line in log_lines("farmer-a", 0, 6)]  # "Farm 0:" … farm A0
+    restart = [
+        "2026-06-20T09:00:00.000000Z  INFO subspace_process: Received SIGTERM, shutting down"
+        " farmer...",
+        *[line.replace("2026-06-20T08:00:20", "2026-06-20T09:01:00") for line in block_a0],
+    ]
+    await ingestor.ingest(
+        farmer_a, [LogLine(t, f"p{i}", None) for i, t in enumerate(restart, start=100)]
+    )
+    async with db.conn.execute(
+        "SELECT farm_id FROM farm_index_map WHERE run_start_us ="
+        " (SELECT max(run_start_us) FROM farm_index_map)"
+    ) as cur:
+        assert [r[0] for r in await cur.fetchall()] == [FARM_A0]
+    clock.set(at("09:02"))
+    e = engine(db, clock)
+    await run_for(e, clock, 30 * 60, step=60)
+    assert await keys(db, "farm_missing") == [f"{FARM_A1}:fire"]
