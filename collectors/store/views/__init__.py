@@ -33,5 +33,10 @@ class ViewStore:
         self.alerts = AlertReads(db)
         self.cluster = ClusterReads(db)
         self.dashboard = DashboardReads(
-            self.farms, self.farmers, self.nodes, self.wallets, self.alerts, self.cluster
+            self.farms,
+            self.farmers,
+            self.nodes,
+            self.wallets,
+            alerts=self.alerts,
+            cluster=self.cluster,
         )

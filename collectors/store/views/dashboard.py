@@ -19,6 +19,7 @@ class DashboardReads:
         farmers: FarmerReads,
         nodes: NodeReads,
         wallets: WalletReads,
+        *,
         alerts: AlertReads | None = None,
         cluster: ClusterReads | None = None,
     ) -> None:
@@ -82,12 +83,14 @@ _ALERTS_AS_PROBLEMS = frozenset(
         Rule.NODE_SLOW_BLOCKS,
         Rule.DSN_LOW_PEERS,
         Rule.PLOTTING_ERRORS,
+        Rule.CLUSTER_FARM_EXPIRED,
+        Rule.CLUSTER_CACHE_EXPIRED,
     }
 )
 
 
 def _subject(rule: Rule, subject: str) -> str:
-    if rule is Rule.PLOTTING_ERRORS:
+    if rule in (Rule.PLOTTING_ERRORS, Rule.CLUSTER_FARM_EXPIRED):
         return f"farm {_short(subject)}"
     return subject.rsplit(":", 1)[-1]
 

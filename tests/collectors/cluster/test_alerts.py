@@ -18,6 +18,7 @@ from collectors.settings import AlertsSettings, MetricsSettings, MetricsTarget
 from collectors.store.database import Database
 from collectors.store.farmers import FarmerStore
 from collectors.store.metrics import MetricsStore
+from collectors.store.views import ViewStore
 from tests.collectors.cluster.helpers import FARM_A0, FARM_A1, FARM_B0, log_lines
 from tests.conftest import FIXTURES
 
@@ -87,6 +88,12 @@ async def test_farm_and_cache_expired_at_the_controller_fire_and_resolve(
     assert "rig-b" in str(farm["title"])  # the farm's own farmer, not the controller's
     (cache,) = await payloads(db, "cluster_cache_expired")
     assert "CCH1" in str(cache["body"])
+    # Both are problems on the dashboard while open.
+    problems = {
+        (p.subject, p.text) for p in (await ViewStore(db).dashboard.build(clock.now_us())).problems
+    }
+    assert (f"farm …{FARM_B0[-6:]}", str(farm["title"])) in problems
+    assert ("controller", str(cache["title"])) in problems
     # Farmer B comes back (a new cluster farmer id) and a cache is discovered again.
     await ingestor.ingest(CONTROLLER, log_lines("controller-expiry", 2))
     await run_for(e, clock, 8 * 60)
