@@ -24,11 +24,16 @@ from bot.ingest_command import detect_role, has_docker_timestamps
 from collectors.chain.ss58 import AUTONOMYS_PREFIX
 from collectors.format import ai3
 from collectors.metrics_collector import public_url
-from collectors.models.logs import Role
-from collectors.models.metrics import FailureKind
+from collectors.models.logs import CLUSTER_ROLES, Role
+from collectors.models.metrics import ClusterSnapshot, FailureKind
 from collectors.parsing.decode import LineDecoder, UnknownFormat, detect_framing
 from collectors.parsing.logs import parse_line
-from collectors.parsing.metrics import MetricsParseError, parse_farmer_metrics, parse_node_metrics
+from collectors.parsing.metrics import (
+    MetricsParseError,
+    parse_cluster_metrics,
+    parse_farmer_metrics,
+    parse_node_metrics,
+)
 from collectors.settings import (
     FARMER_IMAGES,
     NODE_IMAGES,
@@ -261,6 +266,20 @@ async def check_log_file(index: int, entry: LogFile) -> Check:
 # --- metrics ----------------------------------------------------------------------------------
 
 
+def _cluster(snapshot: ClusterSnapshot) -> str:
+    parts = []
+    if snapshot.plotting_capacity_total is not None:
+        parts.append(
+            f"{snapshot.plotting_capacity_used or 0:.0f}/{snapshot.plotting_capacity_total:.0f}"
+            " sectors in use"
+        )
+    if snapshot.cache_capacity_total is not None:
+        parts.append(f"cache of {snapshot.cache_capacity_total:,.0f} pieces")
+    if snapshot.piece_cache_capacity is not None:
+        parts.append(f"farmer cache of {snapshot.piece_cache_capacity:,.0f} pieces")
+    return ", ".join(parts) or "cluster metrics"
+
+
 async def check_metrics(
     index: int, target: MetricsTarget, session: aiohttp.ClientSession, limit_s: float
 ) -> Check:
@@ -281,6 +300,9 @@ async def check_metrics(
             )
         return problem(name, result.message, fix)
     try:
+        if target.kind in CLUSTER_ROLES:
+            cluster = parse_cluster_metrics(result.text)
+            return ok(name, f"{target.kind} of cluster {target.cluster_name}: {_cluster(cluster)}")
         if target.kind == "farmer":
             farmer = parse_farmer_metrics(result.text)
             plotted = sum(f.sectors_done for f in farmer.farms)

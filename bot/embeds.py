@@ -13,6 +13,9 @@ import discord
 from collectors.format import ai3, every, short_address, short_id
 from collectors.models.notify import Notification, OutboxItem, Severity
 from collectors.models.views import (
+    PIECE_BYTES,
+    ClusterComponent,
+    ClusterView,
     DashboardView,
     FarmDetail,
     FarmerView,
@@ -473,6 +476,8 @@ def dashboard_embeds(view: DashboardView, interval_s: float = 60.0) -> list[disc
     ]
     if plotting:
         add_field(e, "Plotting", _fit(plotting, ""))
+    for cluster in view.clusters:
+        add_field(e, f"Cluster {cluster.name}", cluster_summary(cluster))
     wallets = [f"{w.label}: {ai3(w.balance)}" for w in view.wallets]
     if wallets:
         add_field(e, "Wallets", _fit(wallets, ""))
@@ -480,6 +485,114 @@ def dashboard_embeds(view: DashboardView, interval_s: float = 60.0) -> list[disc
     add_field(e, "Problems", _fit(problems, "none ✅"))
     e.set_footer(text=f"Edited {every(interval_s)}")
     return [e]
+
+
+# --- farming cluster ------------------------------------------------------------------------
+
+
+def _pieces(n: float | None) -> str:
+    return size(None if n is None else int(n * PIECE_BYTES))
+
+
+def _icon(c: ClusterComponent) -> str:
+    if c.metrics_up is False:
+        return "🔴"
+    return "🟢" if c.metrics_up or c.last_line_us is not None else "⚪"
+
+
+def _in_use(c: ClusterComponent) -> str | None:
+    if c.capacity_used is not None and c.capacity_total is not None:
+        return f"{c.capacity_used:.0f}/{c.capacity_total:.0f} sectors in use"
+    if c.sectors_in_flight is not None:
+        return f"{c.sectors_in_flight} in flight"
+    return None
+
+
+def cluster_component_line(c: ClusterComponent) -> str:
+    """One component in a line: what it is, where, and its figures."""
+    parts: list[str] = []
+    if c.role == "plotter":
+        parts.append(_in_use(c) or "capacity ?")
+        if c.sectors_24h is not None:
+            parts.append(f"{plural(c.sectors_24h, 'sector')} plotted in 24 h")
+        if c.sectors_total is not None:
+            parts.append(f"{c.sectors_total:,.0f} since start")
+        if c.sector_mean_s is not None:
+            parts.append(f"{c.sector_mean_s:.0f} s a sector")
+        if c.plotting_errors:
+            parts.append(plural(int(c.plotting_errors), "error"))
+    elif c.role == "cache":
+        held = f"{_pieces(c.cache_used)} of " if c.cache_used is not None else ""
+        parts.append(f"{held}{_pieces(c.cache_total)}")
+        if c.piece_caches is not None:
+            parts.append(plural(c.piece_caches, "piece cache"))
+    elif c.role == "controller":
+        if c.farms_known is not None:
+            parts.append(f"{plural(c.farms_known, 'farm')}, {plural(c.caches_known or 0, 'cache')}")
+        if c.piece_cache_capacity is not None:
+            parts.append(
+                f"farmer cache {_pieces(c.piece_cache_used)} of {_pieces(c.piece_cache_capacity)}"
+            )
+    else:
+        parts.append(plural(len(c.farm_ids), "farm"))
+        if c.farm_ids:
+            parts.append(", ".join(short_id(f) for f in c.farm_ids))
+    if c.metrics_up is False:
+        parts.append(f"metrics down{': ' + c.metrics_error if c.metrics_error else ''}")
+    who = f"{c.name} ({c.host})" if c.farmer is None else f"{c.name} ({c.host}, {c.farmer})"
+    return f"{_icon(c)} {who}: " + " · ".join(parts)
+
+
+def cluster_summary(cluster: ClusterView) -> str:
+    """The dashboard's line for a cluster: its parts counted, capacity and plotting."""
+    parts = [plural(len(cluster.controllers), "controller")]
+    cache_total = sum(c.cache_total or 0 for c in cluster.caches)
+    parts.append(
+        plural(len(cluster.caches), "cache") + (f" ({_pieces(cache_total)})" if cache_total else "")
+    )
+    used = sum(c.capacity_used or c.sectors_in_flight or 0 for c in cluster.plotters)
+    total = [c.capacity_total for c in cluster.plotters if c.capacity_total is not None]
+    plotted = sum(c.sectors_24h or 0 for c in cluster.plotters)
+    in_use = f"{used:.0f}/{sum(total):.0f} in use" if total else f"{used:.0f} in flight"
+    parts.append(
+        f"{plural(len(cluster.plotters), 'plotter')} ({in_use}, {plotted} sectors in 24 h)"
+    )
+    farms = sum(len(c.farm_ids) for c in cluster.farmers)
+    parts.append(f"{plural(len(cluster.farmers), 'farmer')}, {plural(farms, 'farm')}")
+    down = [c for c in cluster.components if c.metrics_up is False]
+    lines = [" · ".join(parts)]
+    lines += [f"🔴 {c.role} {c.name}: metrics down" for c in down]
+    return _fit(lines, "")
+
+
+def cluster_embeds(clusters: Sequence[ClusterView], now_us: int) -> list[discord.Embed]:
+    """``/cluster``: every component of every cluster, by role."""
+    if not clusters:
+        return [
+            make_embed(
+                "Farming cluster",
+                "No cluster component is configured: give a log source or metrics target the"
+                " role controller, cache or plotter (see .env.example).",
+            )
+        ]
+    embeds: list[discord.Embed] = []
+    for cluster in clusters:
+        down = any(c.metrics_up is False for c in cluster.components)
+        b = EmbedBuilder(
+            f"Cluster {cluster.name}",
+            f"As of {when(now_us)} · " + cluster_summary(cluster).split("\n", 1)[0],
+            SEVERITY_COLOURS[Severity.WARNING if down else Severity.SUCCESS],
+        )
+        for title, members in (
+            ("Controllers", cluster.controllers),
+            ("Caches", cluster.caches),
+            ("Plotters", cluster.plotters),
+            ("Farmers", cluster.farmers),
+        ):
+            if members:
+                b.lines(title, [cluster_component_line(c) for c in members])
+        embeds.extend(b.embeds)
+    return embeds
 
 
 def _fit(lines: Sequence[str], empty: str, limit: int = FIELD_VALUE_MAX) -> str:

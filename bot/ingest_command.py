@@ -106,13 +106,29 @@ def has_docker_timestamps(texts: Sequence[str]) -> bool:
     return stamped * 2 > len(head)
 
 
+# Lines only a farming-cluster component writes (its other lines are a farmer's).
+_CLUSTER_KINDS: dict[EventKind, Role] = {
+    EventKind.CLUSTER_FARM_INITIALIZED: "controller",
+    EventKind.CLUSTER_FARM_EXPIRED: "controller",
+    EventKind.CLUSTER_CACHE_DISCOVERED: "controller",
+    EventKind.CLUSTER_CACHE_EXPIRED: "controller",
+    EventKind.PIECE_CACHE_CREATED: "cache",
+    EventKind.PLOT_SECTOR_REQUEST: "plotter",
+    EventKind.PLOT_SECTOR_FINISHED: "plotter",
+}
+
+
 def detect_role(texts: Sequence[str], path: Path) -> Role:
-    """Farmer or node, from what the first lines say (the file name only as a last hint)."""
+    """Farmer or node (or a cluster controller, cache or plotter), from what the first lines
+    say (the file name only as a last hint)."""
     node = farmer = 0
     for text in texts[:ROLE_SAMPLE_LINES]:
         parsed = parse_line(text)
         if parsed is None:
             continue
+        cluster_role = _CLUSTER_KINDS.get(parsed.kind)
+        if cluster_role is not None:
+            return cluster_role
         if parsed.kind in _NODE_KINDS:
             node += 1
         else:

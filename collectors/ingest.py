@@ -21,6 +21,11 @@ from typing import Any, Protocol
 from collectors.clock import Clock
 from collectors.models.events import (
     Claimed,
+    ClusterCacheDiscovered,
+    ClusterCacheExpired,
+    ClusterFarmExpired,
+    ClusterFarmInitFailed,
+    ClusterFarmInitialized,
     DsnPeers,
     DsnSyncError,
     DsnSyncStarted,
@@ -52,6 +57,7 @@ from collectors.models.events import (
     NodeState,
     NodeVersion,
     ParsedLine,
+    PieceCacheCreated,
     PieceCacheStart,
     PieceCacheSync,
     PieceCacheSynced,
@@ -59,6 +65,8 @@ from collectors.models.events import (
     PlotKind,
     PlotProgress,
     PlotRetry,
+    PlotSectorFinished,
+    PlotSectorRequest,
     PlotState,
     PlottingComplete,
     ProveFailed,
@@ -77,6 +85,7 @@ from collectors.models.events import (
     VoteFailed,
 )
 from collectors.models.logs import LogLine, SourceRef
+from collectors.parsing.cluster import PLOTTER_TIMEOUT_TEXT
 from collectors.parsing.decode import parse_rfc3339_us
 from collectors.parsing.logs import match_hot_line_re, parse_line
 from collectors.store.database import Database
@@ -540,7 +549,19 @@ def _fold_farm_header(
 ) -> None:
     fold.header = event.farm_index
     if fold.run_start is None:
-        fold.run_start = ts  # a block without a start line before it opens a run
+        # A block without a start line before it opens a run (a cluster farmer prints none:
+        # after its shutdown line, its next farm blocks are a new run).
+        fold.run_start = ts
+        fold.index_map.clear()
+
+
+def _fold_shutdown(
+    fold: _Fold, event: FarmerShutdown, parsed: ParsedLine, ts: int, text: str
+) -> None:
+    # The run ends; its map stays for the farms' last lines (``Farm exited successfully``).
+    fold.run_start = None
+    fold.header = None
+    _fold_row(fold, event, parsed, ts, text)
 
 
 def _fold_farm_id(fold: _Fold, event: FarmIdLine, parsed: ParsedLine, ts: int, text: str) -> None:
@@ -698,6 +719,88 @@ _Folder = Callable[[_Fold, Any, ParsedLine, int, str], None]
 
 #: Event type -> the handler that folds it into the batch. A new message is one entry here
 #: (and one handler), or, when it only needs an event row, one in ``_ROW_DATA`` or none at all.
+# --- farming cluster ------------------------------------------------------------------------
+
+
+def _fold_cluster_farm(
+    fold: _Fold, event: ClusterFarmInitialized, parsed: ParsedLine, ts: int, text: str
+) -> None:
+    """At the controller, the farm's index is the controller's own: it maps that source's
+    ``Farm exited … farm_index=N`` lines. The farm's row belongs to its cluster farmer."""
+    index = event.farm_index
+    if index is not None:
+        if fold.run_start is None:
+            fold.run_start = ts
+        fold.index_map[index] = event.farm_id
+        fold.mappings[(fold.run_start, index)] = FarmMapping(
+            fold.run_start, index, event.farm_id, ts
+        )
+    _fold_farm_row(fold, event, parsed, ts, text)
+
+
+def _fold_farm_row(
+    fold: _Fold,
+    event: ClusterFarmInitialized | ClusterFarmExpired | ClusterFarmInitFailed,
+    parsed: ParsedLine,
+    ts: int,
+    text: str,
+) -> None:
+    """A controller line naming a farm by its id: the row is that farm's."""
+    data: dict[str, Any] = {
+        "cluster_farmer_id": event.cluster_farmer_id,
+        "farm_index": event.farm_index,
+    }
+    if isinstance(event, ClusterFarmInitFailed):
+        data["error"] = event.error
+    fold.events.append(
+        EventRecord(
+            ts, event.kind, _line_hash(text), event.farm_id, event.farm_index, json.dumps(data)
+        )
+    )
+
+
+def _fold_plot_failed(
+    fold: _Fold, event: PlotFailed, parsed: ParsedLine, ts: int, text: str
+) -> None:
+    if event.error is None or PLOTTER_TIMEOUT_TEXT not in event.error:
+        _fold_row(fold, event, parsed, ts, text)
+        return
+    # A cluster farmer's plotter stopped answering: its own kind, for the plotter alert.
+    index = parsed.farm_index
+    fold.events.append(
+        EventRecord(
+            ts,
+            EventKind.PLOTTER_TIMEOUT,
+            _line_hash(text),
+            fold.farm_of(index),
+            index,
+            json.dumps({"error": event.error, "sector_index": parsed.sector_index}),
+        )
+    )
+
+
+def _cache_id_data(event: ClusterCacheDiscovered | ClusterCacheExpired) -> str:
+    return json.dumps({"cluster_cache_id": event.cluster_cache_id})
+
+
+def _piece_cache_data(event: PieceCacheCreated) -> str:
+    return json.dumps(
+        {"piece_cache_id": event.piece_cache_id, "max_num_elements": event.max_num_elements}
+    )
+
+
+def _fold_plotter(
+    fold: _Fold,
+    event: PlotSectorRequest | PlotSectorFinished,
+    parsed: ParsedLine,
+    ts: int,
+    text: str,
+) -> None:
+    # The farm is named by its public key; views match it to the farm's ``Public key:`` line.
+    data = json.dumps({"public_key": event.public_key, "sector_index": parsed.sector_index})
+    fold.events.append(EventRecord(ts, event.kind, _line_hash(text), None, None, data))
+
+
 _FOLDS: dict[type, _Folder] = {
     PlotProgress: _fold_progress,
     RewardSigned: _fold_signed,
@@ -721,6 +824,13 @@ _FOLDS: dict[type, _Folder] = {
     ProveFailed: _fold_prove_failed,
     VoteFailed: _fold_vote_failed,
     RewardSignatureInvalid: _fold_signature_invalid,
+    PlotFailed: _fold_plot_failed,
+    FarmerShutdown: _fold_shutdown,
+    ClusterFarmInitialized: _fold_cluster_farm,
+    ClusterFarmExpired: _fold_farm_row,
+    ClusterFarmInitFailed: _fold_farm_row,
+    PlotSectorRequest: _fold_plotter,
+    PlotSectorFinished: _fold_plotter,
 }
 _ROW_DATA: dict[type, Callable[[Any], str]] = {
     FarmDown: _farm_down_data,
@@ -745,6 +855,9 @@ _ROW_DATA: dict[type, Callable[[Any], str]] = {
     DsnSyncStarted: _dsn_sync_data,
     NodeChain: _name_data,
     NodeName: _name_data,
+    ClusterCacheDiscovered: _cache_id_data,
+    ClusterCacheExpired: _cache_id_data,
+    PieceCacheCreated: _piece_cache_data,
 }
 
 
@@ -790,7 +903,9 @@ class LogIngestor:
         elif ref.role == "farmer":
             primary = [f for f in await self._farmers.all() if f.is_primary]
             farmer_id = primary[0].id if primary else None
-        stored = await self._store.source(ref.key, ref.role, farmer_id, now)
+        stored = await self._store.source(
+            ref.key, ref.role, farmer_id, now, host=ref.host, cluster=ref.cluster
+        )
         self._sources[ref.key] = stored
         return stored
 

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from collectors.clock import Clock
-from collectors.models.logs import LogLine, Role, SourceRef
+from collectors.models.logs import CLUSTER_ROLES, LogLine, Role, SourceRef
 from collectors.runner import LoopStatus, Supervisor
-from collectors.settings import DockerHost, LogsSettings
+from collectors.settings import DEFAULT_CLUSTER, DockerHost, LogsSettings
 from collectors.sources.docker_logs import (
     DockerContainerSource,
     DockerDiscovery,
@@ -142,7 +142,9 @@ class LogCollector:
             if key in sources:
                 log.warning("log file %s is configured twice; reading it once", entry.path)
                 continue
-            ref = SourceRef(key, entry.role, entry.host, entry.farmer or self._farmer_name)
+            ref = SourceRef(
+                key, entry.role, entry.host, entry.farmer or self._farmer_name, entry.cluster_name
+            )
             sources[key] = FileLogSource(
                 ref,
                 Path(os.path.abspath(entry.path.expanduser())),
@@ -153,13 +155,20 @@ class LogCollector:
         return list(sources.values())
 
     def docker_source(
-        self, host: DockerHost, role: Role, container: str, reachability: HostReachability
+        self,
+        host: DockerHost,
+        role: Role,
+        container: str,
+        reachability: HostReachability,
+        *,
+        cluster: bool = False,
     ) -> DockerContainerSource:
         ref = SourceRef(
             docker_key(host.host, role, container),
             role,
             host.host,
             host.farmer or self._farmer_name,
+            (host.cluster or DEFAULT_CLUSTER) if cluster or role in CLUSTER_ROLES else None,
         )
         return DockerContainerSource(
             ref,
@@ -226,7 +235,10 @@ class LogCollector:
                 return self._settings.reconnect_seconds
             for role, names in targets.items():
                 for container in names:
-                    self._start(self.docker_source(host, role, container, reachability))
+                    cluster = container in discovery.cluster_names
+                    self._start(
+                        self.docker_source(host, role, container, reachability, cluster=cluster)
+                    )
             roles = {"farmer", "node"} - set(targets)
             if roles and not discovery.configured():
                 log.debug("no %s container found on %s yet", " or ".join(sorted(roles)), host.host)

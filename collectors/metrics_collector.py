@@ -35,6 +35,7 @@ from collectors.parsing.metrics import (
     histogram_mean,
     histogram_quantile,
     merge_histograms,
+    parse_cluster_metrics,
     parse_farmer_metrics,
     parse_node_metrics,
     plotting_counter,
@@ -210,6 +211,7 @@ class MetricsCollector:
                         label=target_label(config),
                         host=config.host,
                         url=public_url(config.url),
+                        cluster=config.cluster_name,
                     ),
                     interval=config.interval_seconds or settings.interval_seconds,
                 )
@@ -290,10 +292,17 @@ class MetricsCollector:
                 )
             elif ref.kind is TargetKind.FARMER:
                 farmer_snapshot = parse_farmer_metrics(result.text, loop.cache)
-            else:
+            elif ref.kind is TargetKind.NODE:
                 node_snapshot = parse_node_metrics(result.text, loop.cache)
+            else:
+                cluster_snapshot = parse_cluster_metrics(result.text, loop.cache)
         except MetricsParseError as exc:
             return await self._failed(loop, FailureKind.NOT_METRICS, str(exc), now_us)
+
+        if ref.kind not in (TargetKind.FARMER, TargetKind.NODE):
+            health = await self._store.record_cluster_scrape(ref, cluster_snapshot, now_us)
+            self._log_health(loop, health, None)
+            return ScrapeOutcome(ref.key, ok=True, rows_written=1)
 
         if ref.kind is TargetKind.FARMER:
             return await self._store_farmer(loop, farmer_snapshot, now_us)

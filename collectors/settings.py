@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from collectors.chain.ss58 import AddressError, normalize
+from collectors.models.logs import CLUSTER_ROLES, Role
 
 log = logging.getLogger("cosmos.settings")
 
@@ -27,6 +28,24 @@ NODE_IMAGES = ("ghcr.io/autonomys/node", "subspace/node")
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+ROLES: tuple[Role, ...] = ("farmer", "node", *CLUSTER_ROLES)
+DEFAULT_CLUSTER = "cluster"
+
+
+def _known_role(value: Any) -> Any:
+    if value not in ROLES:
+        raise ValueError(
+            f"must be one of {', '.join(ROLES)} (controller, cache and plotter are farming-"
+            "cluster components; a cluster farmer is a farmer with a cluster name)"
+        )
+    return value
+
+
+def _cluster_of(role: str, cluster: str | None) -> str | None:
+    """Cluster components always belong to a cluster (one unnamed cluster by default)."""
+    return cluster or (DEFAULT_CLUSTER if role in CLUSTER_ROLES else None)
 
 
 # --- logs -----------------------------------------------------------------------------------
@@ -47,6 +66,22 @@ class DockerHost(_Section):
     node_container: str | None = Field(
         default=None, description="node container name, or its Compose service name"
     )
+    cluster: str | None = Field(
+        default=None, description="farming cluster name for this host's cluster containers"
+    )
+    # Cluster containers are found by their command (``subspace-farmer cluster … plotter``);
+    # name them here when that does not work (a wrapper script as the entrypoint).
+    cluster_containers: dict[str, Role] = Field(
+        default_factory=dict, description="container name -> controller, cache, plotter, farmer"
+    )
+
+    @field_validator("cluster_containers")
+    @classmethod
+    def _cluster_roles(cls, value: dict[str, Role]) -> dict[str, Role]:
+        for role in value.values():
+            if role == "node":
+                raise ValueError("a node is not a cluster component: use node_container")
+        return value
 
     @field_validator("base_url")
     @classmethod
@@ -63,9 +98,16 @@ class LogFile(_Section):
     """A node or farmer that logs to a file (``farmer ... > farmer.log``)."""
 
     path: Path
-    role: Literal["farmer", "node"]
+    role: Role = Field(description="farmer, node, or a cluster controller, cache or plotter")
     host: str = "local"
     farmer: str | None = None
+    cluster: str | None = Field(default=None, description="farming cluster name")
+
+    _role = field_validator("role", mode="before")(_known_role)
+
+    @property
+    def cluster_name(self) -> str | None:
+        return _cluster_of(self.role, self.cluster)
 
 
 class LogsSettings(_Section):
@@ -81,11 +123,18 @@ class LogsSettings(_Section):
 
 class MetricsTarget(_Section):
     url: str = Field(description="e.g. http://127.0.0.1:9081/metrics")
-    kind: Literal["farmer", "node"]
+    kind: Role = Field(description="farmer, node, or a cluster controller, cache or plotter")
     label: str | None = None
     host: str = "local"
     farmer: str | None = Field(default=None, description="farmer name (farmer targets)")
     interval_seconds: float | None = Field(default=None, gt=0)
+    cluster: str | None = Field(default=None, description="farming cluster name")
+
+    _kind = field_validator("kind", mode="before")(_known_role)
+
+    @property
+    def cluster_name(self) -> str | None:
+        return _cluster_of(self.kind, self.cluster)
 
     @field_validator("url")
     @classmethod
@@ -291,11 +340,32 @@ class AlertsSettings(_Section):
     dsn_min_peers: int = Field(default=5, ge=0, description="DSN peers actively used")
     plotting_errors_window_minutes: float = Field(default=60.0, gt=0)
     plotting_errors_min: int = Field(default=1, ge=1, description="failed sectors per window")
+    # Farming cluster: a plotter timeout counts this long; a controller's expired farm or
+    # cache this long ago without a return is history; silence limits per cluster role (a
+    # cache, and an idle plotter, say nothing for days: not watched unless listed).
+    plotter_timeout_window_minutes: float = Field(default=30.0, gt=0)
+    cluster_expired_lookback_hours: float = Field(default=24.0, gt=0)
+    cluster_logs_silent_minutes: dict[str, float] = Field(
+        default_factory=lambda: {"controller": 30.0},
+        description="role (controller, cache, plotter) -> minutes without a log line",
+    )
     # Timing of every rule's alerts; grace_minutes overrides one rule's grace period.
     grace_minutes: dict[str, float] = Field(default_factory=dict, examples=[{"farm_missing": 30}])
     resolve_grace_minutes: float = Field(default=5.0, ge=0)
     remind_first_hours: float = Field(default=1.0, gt=0)
     remind_max_hours: float = Field(default=24.0, gt=0)
+
+    @field_validator("cluster_logs_silent_minutes")
+    @classmethod
+    def _cluster_roles(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(CLUSTER_ROLES))
+        if unknown:
+            raise ValueError(
+                f"unknown role(s) {', '.join(unknown)}: use controller, cache or plotter"
+            )
+        if any(minutes <= 0 for minutes in value.values()):
+            raise ValueError("minutes must be above 0 (leave a role out not to watch it)")
+        return value
 
     @field_validator("timezone")
     @classmethod

@@ -12,6 +12,11 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterable
 
+from collectors.alerts.cluster_rules import (
+    cluster_cache_expired,
+    cluster_farm_expired,
+    plotter_timeout,
+)
 from collectors.format import ai3, duration, short_id
 from collectors.models.alerts import (
     AI3,
@@ -25,6 +30,7 @@ from collectors.models.alerts import (
     WalletState,
 )
 from collectors.models.chain import IncidentKind
+from collectors.models.logs import CLUSTER_ROLES
 from collectors.models.notify import Severity
 from collectors.settings import AlertsSettings
 
@@ -117,11 +123,15 @@ def endpoint_down(inputs: AlertInputs, settings: AlertsSettings) -> list[Conditi
 def logs_silent(inputs: AlertInputs, settings: AlertsSettings) -> list[Condition]:
     out: list[Condition] = []
     for source in inputs.sources:
-        minutes = (
-            settings.node_logs_silent_minutes
-            if source.role == "node"
-            else settings.farmer_logs_silent_minutes
-        )
+        if source.role in CLUSTER_ROLES:
+            cluster_minutes = settings.cluster_logs_silent_minutes.get(source.role)
+            if cluster_minutes is None:
+                continue  # a role that is quiet when all is well: its endpoint is watched
+            minutes = cluster_minutes
+        elif source.role == "node":
+            minutes = settings.node_logs_silent_minutes
+        else:
+            minutes = settings.farmer_logs_silent_minutes
         last = source.last_line_us if source.last_line_us is not None else source.first_seen_us
         if inputs.watch_start_us is not None and last < inputs.watch_start_us:
             continue  # read before cosmos watched (a backfill): not a source being followed
@@ -685,6 +695,9 @@ RULES: dict[Rule, Callable[[AlertInputs, AlertsSettings], list[Condition]]] = {
     Rule.NODE_SLOW_BLOCKS: node_slow_blocks,
     Rule.DSN_LOW_PEERS: dsn_low_peers,
     Rule.PLOTTING_ERRORS: plotting_errors,
+    Rule.PLOTTER_TIMEOUT: plotter_timeout,
+    Rule.CLUSTER_FARM_EXPIRED: cluster_farm_expired,
+    Rule.CLUSTER_CACHE_EXPIRED: cluster_cache_expired,
 }
 
 

@@ -34,6 +34,10 @@ class Rule(StrEnum):
     NODE_SLOW_BLOCKS = "node_slow_blocks"
     DSN_LOW_PEERS = "dsn_low_peers"
     PLOTTING_ERRORS = "plotting_errors"
+    # farming cluster
+    PLOTTER_TIMEOUT = "plotter_timeout"
+    CLUSTER_FARM_EXPIRED = "cluster_farm_expired"
+    CLUSTER_CACHE_EXPIRED = "cluster_cache_expired"
 
 
 class MissKind(StrEnum):
@@ -209,6 +213,47 @@ class WalletState:
 
 
 @dataclass(frozen=True, slots=True)
+class PlotterTimeouts:
+    """A cluster farm whose plotting hit ``Timed out without ping from plotter``."""
+
+    farm_id: str
+    farmer: str
+    count: int  # in the window
+    last_us: int
+    sector_index: int | None = None
+    # The farm logged plotting progress after the last timeout (a plotter answers again).
+    progressed_after: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ControllerFarm:
+    """The controller's last word on a farm: expired (its farmer stopped identifying) or not."""
+
+    farm_id: str
+    controller: str  # the controller's log source key
+    expired: bool
+    since_us: int
+    farmer: str = ""  # the cosmos farmer the farm belongs to, when known
+
+
+@dataclass(frozen=True, slots=True)
+class ControllerCaches:
+    """Caches a controller dropped (expired) and whether one was discovered after them."""
+
+    controller: str
+    expired_ids: tuple[str, ...]
+    last_expired_us: int | None
+    last_discovered_us: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterInputs:
+    plotter_timeouts: tuple[PlotterTimeouts, ...] = ()
+    controller_farms: tuple[ControllerFarm, ...] = ()
+    controller_caches: tuple[ControllerCaches, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class AlertInputs:
     """Everything the rules look at, read from the store in one go."""
 
@@ -224,6 +269,7 @@ class AlertInputs:
     # When cosmos first watched this database: silence and stalls count from then at the
     # earliest (old lines read in a backfill are history, not news). None: no such limit.
     watch_start_us: int | None = None
+    cluster: ClusterInputs = field(default_factory=ClusterInputs)
 
 
 # --- rule output and alert state ------------------------------------------------------------

@@ -66,6 +66,17 @@ class EventKind(StrEnum):
     DSN_SYNC = "dsn_sync"
     NODE_CHAIN = "node_chain"
     NODE_NAME = "node_name"
+    # farming cluster (controller, cache, plotter; a cluster farmer logs as a farmer)
+    CLUSTER_FARM_INITIALIZED = "cluster_farm_initialized"
+    CLUSTER_FARM_INIT_FAILED = "cluster_farm_init_failed"
+    CLUSTER_FARM_EXPIRED = "cluster_farm_expired"
+    CLUSTER_CACHE_DISCOVERED = "cluster_cache_discovered"
+    CLUSTER_CACHE_EXPIRED = "cluster_cache_expired"
+    PIECE_CACHE_CREATED = "piece_cache_created"
+    PLOT_SECTOR_REQUEST = "plot_sector_request"
+    PLOT_SECTOR_FINISHED = "plot_sector_finished"
+    # a farm's ``Failed to plot sector`` whose error is a plotter that stopped answering
+    PLOTTER_TIMEOUT = "plotter_timeout"
 
 
 class SyncState(StrEnum):
@@ -456,6 +467,83 @@ class NodeName:
     name: str
 
 
+# --- farming cluster ------------------------------------------------------------------------
+# ``farmer_id`` below is the cluster farmer's own ULID (``ClusterFarmerId``), not a cosmos
+# farmer; ``farm_index`` at the controller is the controller's index, not the farmer's.
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterFarmInitialized:
+    """Controller: ``Farm initialized successfully farmer_id= farm_index= farm_id=``."""
+
+    kind: ClassVar[EventKind] = EventKind.CLUSTER_FARM_INITIALIZED
+    cluster_farmer_id: str | None
+    farm_index: int | None
+    farm_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterFarmInitFailed:
+    """Controller: ``Failed to initialize farm farmer_id= farm_index= farm_id= error=``."""
+
+    kind: ClassVar[EventKind] = EventKind.CLUSTER_FARM_INIT_FAILED
+    cluster_farmer_id: str | None
+    farm_index: int | None
+    farm_id: str
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterFarmExpired:
+    """Controller: ``Farm expired, notify for cleanup`` (its farmer stopped identifying)."""
+
+    kind: ClassVar[EventKind] = EventKind.CLUSTER_FARM_EXPIRED
+    cluster_farmer_id: str | None
+    farm_index: int | None
+    farm_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterCacheDiscovered:
+    """Controller: ``New cache discovered, scheduling reinitialization cluster_cache_id=``."""
+
+    kind: ClassVar[EventKind] = EventKind.CLUSTER_CACHE_DISCOVERED
+    cluster_cache_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterCacheExpired:
+    """Controller: ``Cache expired and removed, scheduling reinitialization``."""
+
+    kind: ClassVar[EventKind] = EventKind.CLUSTER_CACHE_EXPIRED
+    cluster_cache_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class PieceCacheCreated:
+    """Cache: ``Created piece cache piece_cache_id= max_num_elements=`` (capacity in pieces)."""
+
+    kind: ClassVar[EventKind] = EventKind.PIECE_CACHE_CREATED
+    piece_cache_id: str
+    max_num_elements: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class PlotSectorRequest:
+    """Plotter: ``{public_key=… sector_index=…}: Plot sector request``; the key is the farm's."""
+
+    kind: ClassVar[EventKind] = EventKind.PLOT_SECTOR_REQUEST
+    public_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlotSectorFinished:
+    """Plotter: ``Finished plotting sector successfully`` under the request's span."""
+
+    kind: ClassVar[EventKind] = EventKind.PLOT_SECTOR_FINISHED
+    public_key: str | None = None
+
+
 Event = (
     FarmerStarted
     | FarmerShutdown
@@ -500,6 +588,14 @@ Event = (
     | DsnSyncStarted
     | NodeChain
     | NodeName
+    | ClusterFarmInitialized
+    | ClusterFarmInitFailed
+    | ClusterFarmExpired
+    | ClusterCacheDiscovered
+    | ClusterCacheExpired
+    | PieceCacheCreated
+    | PlotSectorRequest
+    | PlotSectorFinished
 )
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Role = Literal["farmer", "node"]
+Role = Literal["farmer", "node", "controller", "cache", "plotter"]
+#: The farming cluster's own components (a cluster farmer is a ``farmer`` with a cluster name).
+CLUSTER_ROLES: tuple[Role, ...] = ("controller", "cache", "plotter")
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +22,7 @@ class SourceRef:
     role: Role
     host: str = "local"
     farmer: str | None = None
+    cluster: str | None = None  # the farming cluster it belongs to, if any
 
 
 @dataclass(frozen=True, slots=True)

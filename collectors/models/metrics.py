@@ -19,6 +19,10 @@ APPROX_SECTOR_BYTES = 1000 * 1024 * 1024
 class TargetKind(StrEnum):
     FARMER = "farmer"
     NODE = "node"
+    # Farming-cluster components (a cluster farmer's endpoint is a FARMER one).
+    CONTROLLER = "controller"
+    CACHE = "cache"
+    PLOTTER = "plotter"
 
 
 class MetricsLayout(StrEnum):
@@ -166,6 +170,22 @@ class FarmerSnapshot:
     @property
     def farm_ids(self) -> frozenset[str]:
         return frozenset(f.farm_id for f in self.farms)
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterSnapshot:
+    """A farming-cluster component's endpoint, parsed (values added up over its plotters or
+    piece caches). None: the component does not expose that value (a cache has no plotter)."""
+
+    plotting_capacity_used: float | None = None  # sectors being plotted now
+    plotting_capacity_total: float | None = None  # sectors it can plot at once
+    sectors_plotted: float | None = None  # since the plotter started
+    sectors_plotting_errors: float | None = None
+    sector_plotting_mean_s: float | None = None
+    cache_capacity_used: float | None = None  # pieces held by the cache component
+    cache_capacity_total: float | None = None
+    piece_cache_used: float | None = None  # the controller's farmer cache
+    piece_cache_capacity: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -219,6 +219,58 @@ class Problem:
     since_us: int | None
 
 
+# A piece is a 1 MiB record plus its commitment and witness (``Piece::SIZE``).
+PIECE_BYTES = 1_048_672
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterComponent:
+    """One farming-cluster component: its log source and/or metrics endpoint.
+
+    Figures a component does not report stay None (a cache has no plotting capacity).
+    """
+
+    role: str  # controller | cache | plotter | farmer
+    name: str
+    host: str
+    last_line_us: int | None = None  # when cosmos last stored a line of its log
+    metrics_up: bool | None = None  # None: no metrics endpoint configured (or not scraped)
+    metrics_error: str | None = None
+    # plotter: sectors in flight of the most at once; sectors plotted
+    capacity_used: float | None = None
+    capacity_total: float | None = None
+    sectors_in_flight: int | None = None  # from its log: requests not finished yet
+    sectors_24h: int | None = None  # from its log: finished in the last 24 h
+    sectors_total: float | None = None  # from its metrics: since it started
+    plotting_errors: float | None = None
+    sector_mean_s: float | None = None
+    # cache: pieces held / the most, over its piece caches
+    cache_used: float | None = None
+    cache_total: float | None = None
+    piece_caches: int | None = None
+    # controller: farms and caches it knows now; its farmer cache
+    farms_known: int | None = None
+    caches_known: int | None = None
+    piece_cache_used: float | None = None
+    piece_cache_capacity: float | None = None
+    # cluster farmer: the cosmos farmer its logs belong to, and its farms
+    farmer: str | None = None
+    farm_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterView:
+    name: str
+    controllers: tuple[ClusterComponent, ...] = ()
+    caches: tuple[ClusterComponent, ...] = ()
+    plotters: tuple[ClusterComponent, ...] = ()
+    farmers: tuple[ClusterComponent, ...] = ()
+
+    @property
+    def components(self) -> tuple[ClusterComponent, ...]:
+        return self.controllers + self.caches + self.plotters + self.farmers
+
+
 @dataclass(frozen=True, slots=True)
 class DashboardView:
     generated_us: int
@@ -229,6 +281,7 @@ class DashboardView:
     problems: tuple[Problem, ...]
     rewards_24h: int
     misses_24h: int
+    clusters: tuple[ClusterView, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

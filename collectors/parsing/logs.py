@@ -60,6 +60,7 @@ from collectors.models.events import (
     SyncState,
     VoteFailed,
 )
+from collectors.parsing.cluster import CLUSTER_BY_FIRST_WORD, with_span_key
 from collectors.parsing.decode import parse_rfc3339_us
 
 __all__ = [
@@ -528,7 +529,12 @@ def _message_event(msg: str) -> Event | None:
     space = body.find(" ")
     word = (body if space < 0 else body[:space]).rstrip(",:")
     handler = _BY_FIRST_WORD.get(word)
-    return handler(body) if handler is not None else None
+    event = handler(body) if handler is not None else None
+    if event is None:
+        cluster = CLUSTER_BY_FIRST_WORD.get(word)
+        if cluster is not None:
+            return cluster(body)
+    return event
 
 
 # The two lines that make up most of a farmer's log, in today's plain shape, in one match:
@@ -599,6 +605,7 @@ def parse_line(text: str) -> ParsedLine | None:
             return None
         if spans:
             farm_index, sector_index = _span_indices(spans)
+            event = with_span_key(event, spans)
         ts_us = parse_rfc3339_us(ts)
         ts_local = False
     else:

@@ -22,6 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from collectors.models.metrics import (
     EMPTY_HISTOGRAM,
+    ClusterSnapshot,
     FarmerSnapshot,
     FarmMetrics,
     Histogram,
@@ -537,6 +538,46 @@ def parse_node_metrics(text: str, cache: LineCache | None = None) -> NodeSnapsho
 
 def _opt_int(value: float | None) -> int | None:
     return None if value is None else int(value)
+
+
+# Farming-cluster endpoints (controller, cache, plotter): sample name -> ClusterSnapshot field.
+# Names as prometheus-client (Rust) writes them under the farmer's ``subspace_farmer`` prefix:
+# plotter/{cpu,gpu}/metrics.rs, disk_piece_cache/metrics.rs, farmer_cache/metrics.rs.
+CLUSTER_NAMES: dict[str, str] = {
+    "subspace_farmer_plotter_plotting_capacity_used_sectors": "plotting_capacity_used",
+    "subspace_farmer_plotter_plotting_capacity_total_sectors": "plotting_capacity_total",
+    "subspace_farmer_plotter_sector_plotted_counter_sectors_total": "sectors_plotted",
+    "subspace_farmer_plotter_sector_plotting_error_counter_sectors_total": (
+        "sectors_plotting_errors"
+    ),
+    "subspace_farmer_plotter_sector_plotting_time_seconds_sum": "plotting_sum",
+    "subspace_farmer_plotter_sector_plotting_time_seconds_count": "plotting_count",
+    "subspace_farmer_disk_piece_cache_capacity_used_pieces": "cache_capacity_used",
+    "subspace_farmer_disk_piece_cache_capacity_total_pieces": "cache_capacity_total",
+    "subspace_farmer_farmer_cache_piece_cache_capacity_used_pieces": "piece_cache_used",
+    "subspace_farmer_farmer_cache_piece_cache_capacity_total_pieces": "piece_cache_capacity",
+}
+
+
+def parse_cluster_metrics(text: str, cache: LineCache | None = None) -> ClusterSnapshot:
+    """A cluster controller's, cache's or plotter's ``/metrics`` body -> :class:`ClusterSnapshot`.
+
+    Values of several plotters (``kind`` label) or piece caches (``cache_id``) are added up.
+    Raises :class:`MetricsParseError` for HTML, garbage, or a body without cluster samples.
+    """
+    totals: dict[str, float] = {}
+    for name, _labels, value in _samples(text, CLUSTER_NAMES, cache):
+        field_name = CLUSTER_NAMES[name]
+        totals[field_name] = totals.get(field_name, 0.0) + value
+    if not totals:
+        raise MetricsParseError(
+            "no farming-cluster metrics (subspace_farmer_plotter_…, …_disk_piece_cache_…,"
+            " …_farmer_cache_…) in the body; is this a cluster component's /metrics URL?"
+        )
+    count = totals.pop("plotting_count", None)
+    total_s = totals.pop("plotting_sum", None)
+    mean = total_s / count if count and total_s is not None else None
+    return ClusterSnapshot(sector_plotting_mean_s=mean, **totals)
 
 
 # --- histogram arithmetic -------------------------------------------------------------------

@@ -113,6 +113,33 @@ def role_of_image(image: str) -> Role | None:
     return None
 
 
+_CLUSTER_ROLES: dict[str, Role] = {
+    "controller": "controller",
+    "cache": "cache",
+    "plotter": "plotter",
+    "farmer": "farmer",
+}
+
+
+def cluster_role_of_command(command: str) -> Role | None:
+    """``subspace-farmer cluster --nats-server … plotter …`` -> ``plotter``; None otherwise.
+
+    The subcommand is the first word after ``cluster`` that is not an option or an option's
+    value (the shared options, ``--nats-server`` and ``--prometheus-listen-on``, take values).
+    """
+    words = command.split()
+    if "cluster" not in words:
+        return None
+    rest = iter(words[words.index("cluster") + 1 :])
+    for word in rest:
+        if word.startswith("--"):
+            if "=" not in word:
+                next(rest, None)
+            continue
+        return _CLUSTER_ROLES.get(word)
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class FoundContainer:
     id: str
@@ -121,6 +148,7 @@ class FoundContainer:
     role: Role
     running: bool
     created: int
+    cluster: bool = False  # a farming-cluster component (by its command)
 
 
 # --- reachability -----------------------------------------------------------------------------
@@ -220,6 +248,8 @@ class DockerDiscovery:
             max_workers=1, thread_name_prefix=f"docker-find-{host.host}"
         )
         self._client: docker.DockerClient | None = None  # used only on the executor's thread
+        # Containers found to be farming-cluster components (their logs carry the cluster name).
+        self.cluster_names: set[str] = set()
 
     def configured(self) -> dict[Role, str]:
         names: dict[Role, str] = {}
@@ -234,24 +264,33 @@ class DockerDiscovery:
 
         A configured name is a container's name or a Compose service's (Compose v2 names the
         container ``<project>-farmer-1``; its ``com.docker.compose.service`` label says
-        ``farmer``). A name that matches nothing yet is kept, to be waited for.
+        ``farmer``). A name that matches nothing yet is kept, to be waited for. Farming-cluster
+        containers are found by their command, or named in ``cluster_containers``.
         """
         loop = asyncio.get_running_loop()
         configured = self.configured()
         found: dict[Role, list[str]] = {}
         if configured:
             found = await loop.run_in_executor(self._executor, self._resolve_blocking, configured)
-        roles: tuple[Role, ...] = ("farmer", "node")
-        missing = [role for role in roles if role not in found]
-        if not missing:
-            return found
-        containers = await loop.run_in_executor(self._executor, self._list_blocking)
-        for role in missing:
+        named = {n for names in found.values() for n in names} | set(self.host.cluster_containers)
+        for name, role in self.host.cluster_containers.items():
+            found.setdefault(role, []).append(name)
+            self.cluster_names.add(name)
+        if "farmer" in configured and "node" in configured:
+            return found  # everything named: nothing to look for
+        listed = await loop.run_in_executor(self._executor, self._list_blocking)
+        containers = [c for c in listed if c.name not in named]
+        self.cluster_names.update(c.name for c in containers if c.cluster)
+        roles: tuple[Role, ...] = ("farmer", "node", "controller", "cache", "plotter")
+        for role in roles:
+            if role in configured:
+                continue
             mine = [c for c in containers if c.role == role]
             running = [c.name for c in mine if c.running]
             if running:
-                found[role] = sorted(running)
-            elif mine:  # only stopped ones: read the newest, to catch it when it starts again
+                found[role] = sorted([*found.get(role, []), *running])
+            elif mine and role not in found:
+                # Only stopped ones: read the newest, to catch it when it starts again.
                 found[role] = [max(mine, key=lambda c: c.created).name]
         return found
 
@@ -298,6 +337,11 @@ class DockerDiscovery:
                 if image.startswith("sha256:"):  # the tag moved on: the config keeps the name
                     image = str(api.inspect_container(summary["Id"])["Config"]["Image"])
                 role = role_of_image(image)
+                cluster_role = (
+                    cluster_role_of_command(str(summary.get("Command") or ""))
+                    if role == "farmer"
+                    else None
+                )
                 names = summary.get("Names") or []
                 if role is None or not names:
                     continue
@@ -306,9 +350,10 @@ class DockerDiscovery:
                         id=str(summary["Id"]),
                         name=str(names[0]).lstrip("/"),
                         image=image,
-                        role=role,
+                        role=cluster_role or role,
                         running=summary.get("State") == "running",
                         created=int(summary.get("Created", 0)),
+                        cluster=cluster_role is not None,
                     )
                 )
         except docker.errors.NotFound:

@@ -48,6 +48,7 @@ from collectors.models.chain import (
 )
 from collectors.models.notify import Severity
 from collectors.settings import AlertsSettings
+from collectors.store.cluster_alerts import cluster_inputs
 from collectors.store.database import Database
 
 _STATE_COLUMNS = (
@@ -326,6 +327,7 @@ class AlertInputReader:
             farmer_rewards_us=farmer_rewards,
             signals=await self.signals(now_us, settings),
             watch_start_us=await self.watch_start(tables) or now_us,
+            cluster=await cluster_inputs(self._db.conn, tables, now_us, settings),
         )
 
     # --- endpoints, sources, node ----------------------------------------------------------

@@ -137,15 +137,25 @@ class LogStore:
         self._db = db
 
     async def source(
-        self, key: str, role: Role, farmer_id: int | None, now_us: int
+        self,
+        key: str,
+        role: Role,
+        farmer_id: int | None,
+        now_us: int,
+        *,
+        host: str | None = None,
+        cluster: str | None = None,
     ) -> StoredSource:
         """The source's row (created on first sight) with its cursor and current farm map."""
         async with self._db.transaction() as conn:
             await conn.execute(
-                "INSERT INTO log_sources (key, role, farmer_id, updated_us) VALUES (?, ?, ?, ?)"
+                "INSERT INTO log_sources (key, role, farmer_id, updated_us, host, cluster)"
+                " VALUES (?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT(key) DO UPDATE SET"
-                " farmer_id = coalesce(excluded.farmer_id, log_sources.farmer_id)",
-                (key, role, farmer_id, now_us),
+                " farmer_id = coalesce(excluded.farmer_id, log_sources.farmer_id),"
+                " host = coalesce(excluded.host, log_sources.host),"
+                " cluster = excluded.cluster",
+                (key, role, farmer_id, now_us, host, cluster),
             )
             async with conn.execute(
                 "SELECT id, role, farmer_id, position, run_start_us, header_index, last_ts_us,"

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import aiosqlite
 
 from collectors.models.metrics import (
+    ClusterSnapshot,
     FailureKind,
     FarmerSnapshot,
     FarmerState,
@@ -50,6 +51,7 @@ class TargetRef:
     host: str
     url: str
     farmer_id: int | None = None
+    cluster: str | None = None  # the farming cluster a component (or cluster farmer) is in
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +97,8 @@ async def _update_health(
         row = await cur.fetchone()
     if row is None:
         await conn.execute(
-            "INSERT INTO metrics_targets (target_key, kind, label, host, url, farmer_id)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO metrics_targets (target_key, kind, label, host, url, farmer_id, cluster)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 target.key,
                 target.kind.value,
@@ -104,6 +106,7 @@ async def _update_health(
                 target.host,
                 target.url,
                 target.farmer_id,
+                target.cluster,
             ),
         )
         previous_up: bool | None = None
@@ -418,6 +421,38 @@ class MetricsStore:
             added_farm_ids=tuple(sorted(set(ids) - known)),
             removed_farm_ids=tuple(removed),
         )
+
+    async def record_cluster_scrape(
+        self, target: TargetRef, snapshot: ClusterSnapshot, now_us: int
+    ) -> HealthChange:
+        """Store one scrape of a cluster controller, cache or plotter: latest figures, health."""
+        async with self._db.transaction() as conn:
+            health = await _update_health(conn, target, now_us, None)
+            await conn.execute(
+                "UPDATE metrics_targets SET cluster = ? WHERE target_key = ?",
+                (target.cluster, target.key),
+            )
+            await conn.execute(
+                "INSERT OR REPLACE INTO cluster_metrics (target_key, ts_us,"
+                " plotting_capacity_used, plotting_capacity_total, sectors_plotted,"
+                " sectors_plotting_errors, sector_plotting_mean_s, cache_capacity_used,"
+                " cache_capacity_total, piece_cache_used, piece_cache_capacity)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    target.key,
+                    now_us,
+                    snapshot.plotting_capacity_used,
+                    snapshot.plotting_capacity_total,
+                    snapshot.sectors_plotted,
+                    snapshot.sectors_plotting_errors,
+                    snapshot.sector_plotting_mean_s,
+                    snapshot.cache_capacity_used,
+                    snapshot.cache_capacity_total,
+                    snapshot.piece_cache_used,
+                    snapshot.piece_cache_capacity,
+                ),
+            )
+            return health
 
     async def record_node_scrape(
         self, target: TargetRef, snapshot: NodeSnapshot, now_us: int

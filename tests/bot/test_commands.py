@@ -52,7 +52,7 @@ async def test_commands_are_synced_to_the_guild_with_their_schemas(
     assert fake_discord.sync_calls == [str(GUILD_ID)]
     commands = {c["name"]: c for c in fake_discord.commands[str(GUILD_ID)]}
     assert set(commands) == {
-        "farms", "farm", "rewards", "node", "farmer", "wallet", "dashboard", "wipe",
+        "farms", "farm", "rewards", "node", "farmer", "wallet", "dashboard", "wipe", "cluster",
     }  # fmt: skip
     farm_option = commands["farm"]["options"][0]
     assert farm_option["name"] == "farm"

@@ -55,6 +55,7 @@ class FakeContainer:
     run: int = 0
     removed: bool = False
     labels: dict[str, str] = field(default_factory=dict)
+    command: str = "/subspace"  # what ``docker ps`` shows (entrypoint and arguments)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -62,7 +63,7 @@ class FakeContainer:
             "Names": [f"/{self.name}"],
             "Image": self.image,
             "ImageID": "sha256:" + self.id[::-1],
-            "Command": "/subspace",
+            "Command": self.command,
             "Created": self.created,
             "State": "running" if self.running else "exited",
             "Status": "Up 1 second" if self.running else "Exited (0) 1 second ago",
@@ -226,9 +227,16 @@ class FakeDockerEngine:
         tty: bool = False,
         running: bool = True,
         labels: dict[str, str] | None = None,
+        command: str = "/subspace",
     ) -> FakeContainer:
         container = FakeContainer(
-            secrets.token_hex(32), name, image, tty=tty, running=running, labels=labels or {}
+            secrets.token_hex(32),
+            name,
+            image,
+            tty=tty,
+            running=running,
+            labels=labels or {},
+            command=command,
         )
         with self._lock:
             self.containers[container.id] = container

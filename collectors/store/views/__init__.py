@@ -10,6 +10,7 @@ from __future__ import annotations
 from collectors.store.database import Database
 from collectors.store.views._base import DAY_US, HOUR_US, WEEK_US
 from collectors.store.views.alerts import AlertReads
+from collectors.store.views.cluster import ClusterReads
 from collectors.store.views.dashboard import DashboardReads
 from collectors.store.views.farmers import FarmerReads
 from collectors.store.views.farms import FarmReads
@@ -30,6 +31,12 @@ class ViewStore:
         self.wallets = WalletReads(db)
         self.rewards = RewardReads(db)
         self.alerts = AlertReads(db)
+        self.cluster = ClusterReads(db)
         self.dashboard = DashboardReads(
-            self.farms, self.farmers, self.nodes, self.wallets, self.alerts
+            self.farms,
+            self.farmers,
+            self.nodes,
+            self.wallets,
+            alerts=self.alerts,
+            cluster=self.cluster,
         )

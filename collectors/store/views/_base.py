@@ -24,6 +24,7 @@ ERROR_KINDS = (
     "farming_error",
     "sector_send_failed",
     "farm_creation_failed",
+    "plotter_timeout",  # a cluster farm's plotter stopped answering
 )
 # Farm events worth showing on /farm beside the errors (today's upstream, UPSTREAM.md).
 FARM_EVENT_KINDS = ("farm_resized", "farm_exited_ok", "plot_retry")

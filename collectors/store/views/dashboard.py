@@ -5,6 +5,7 @@ from __future__ import annotations
 from collectors.models.alerts import Rule
 from collectors.models.views import DashboardView, Problem
 from collectors.store.views.alerts import AlertReads
+from collectors.store.views.cluster import ClusterReads
 from collectors.store.views.farmers import FarmerReads
 from collectors.store.views.farms import FarmReads
 from collectors.store.views.nodes import NodeReads
@@ -18,13 +19,16 @@ class DashboardReads:
         farmers: FarmerReads,
         nodes: NodeReads,
         wallets: WalletReads,
+        *,
         alerts: AlertReads | None = None,
+        cluster: ClusterReads | None = None,
     ) -> None:
         self._farms = farms
         self._farmers = farmers
         self._nodes = nodes
         self._wallets = wallets
         self._alerts = alerts
+        self._cluster = cluster
 
     async def build(self, now_us: int) -> DashboardView:
         farms = await self._farms.summaries(now_us)
@@ -52,6 +56,13 @@ class DashboardReads:
                 for a in await self._alerts.open_alerts()
                 if a.rule in _ALERTS_AS_PROBLEMS
             )
+        clusters = await self._cluster.all(now_us) if self._cluster is not None else []
+        problems.extend(
+            Problem(f"{c.role} {c.name}", c.metrics_error or "metrics endpoint down", None)
+            for cluster in clusters
+            for c in cluster.components
+            if c.metrics_up is False and c.role != "farmer"
+        )
         return DashboardView(
             generated_us=now_us,
             nodes=tuple(nodes),
@@ -61,6 +72,7 @@ class DashboardReads:
             problems=tuple(problems),
             rewards_24h=sum(f.rewards_24h for f in farms),
             misses_24h=sum(f.misses_24h for f in farms),
+            clusters=tuple(clusters),
         )
 
 
@@ -71,12 +83,14 @@ _ALERTS_AS_PROBLEMS = frozenset(
         Rule.NODE_SLOW_BLOCKS,
         Rule.DSN_LOW_PEERS,
         Rule.PLOTTING_ERRORS,
+        Rule.CLUSTER_FARM_EXPIRED,
+        Rule.CLUSTER_CACHE_EXPIRED,
     }
 )
 
 
 def _subject(rule: Rule, subject: str) -> str:
-    if rule is Rule.PLOTTING_ERRORS:
+    if rule in (Rule.PLOTTING_ERRORS, Rule.CLUSTER_FARM_EXPIRED):
         return f"farm {_short(subject)}"
     return subject.rsplit(":", 1)[-1]
 
