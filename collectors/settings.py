@@ -446,9 +446,11 @@ def load_settings(
     from collectors import settings_check as check
 
     path = Path(env_file) if env_file is not None else None
-    if required and path is not None and not path.is_file():
+    # Not is_file(): /dev/null or a pipe (`--env-file <(…)`) are files to read too.
+    if required and path is not None and (not path.exists() or path.is_dir()):
+        missing = "is a directory" if path.is_dir() else "does not exist"
         raise SettingsError(
-            f"cosmos cannot start: the settings file {path} does not exist (--env-file). "
+            f"cosmos cannot start: the settings file {path} {missing} (--env-file). "
             "Create it from .env.example, or leave --env-file out to use ./.env and the "
             "environment."
         )

@@ -156,6 +156,15 @@ def test_a_missing_env_file_is_an_error(tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["status"]) == 0
 
 
+def test_env_file_may_be_dev_null_but_not_a_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # /dev/null is "no settings file" in scripts and tests; it is no regular file.
+    assert main(["--env-file", "/dev/null", "status"]) == 0
+    assert main(["--env-file", str(tmp_path), "status"]) == 2
+    assert "is a directory (--env-file)" in capsys.readouterr().err
+
+
 def test_a_database_path_that_is_a_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
