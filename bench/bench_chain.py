@@ -1,6 +1,9 @@
 """Benchmark: wallet catch-up speed against the fake node, and RPC round trips per block.
 
 Run: ``.venv/bin/python bench/bench_chain.py [--blocks 2000]`` (needs ../shared/chain).
+``--reconnects 300`` instead measures memory: the node drops the connection before each of 300
+follower rounds (a new block and a balance poll each), and the cosmos process' RSS is printed
+every 25 reconnects.
 
 The fake node (tests/fakes/rpc_node.py, real Chronos metadata, scalecodec-encoded storage) runs
 in a separate process on 127.0.0.1 so its encoding does not share cosmos' GIL. Each block holds
@@ -14,9 +17,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
+import logging
 import multiprocessing
 import sys
 import tempfile
+import threading
 import time
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -81,6 +87,12 @@ def serve(blocks: int, conn: Connection) -> None:
         if message == "calls":
             with node.lock:
                 conn.send(dict(node.calls))
+        if message == "drop":
+            # The next head read finds the connection gone, like a node restart.
+            with node.lock:
+                node.drop_on["chain_getHeader"] += 1
+                chain.add_block([extrinsic_success(0), transfer(STRANGER_A, wallet_key(0), 1)])
+            conn.send(node.connections)
     node.stop()
 
 
@@ -150,12 +162,75 @@ async def run_case(watched: int, blocks: int) -> dict[str, float]:
     }
 
 
+def rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def run_reconnects(reconnects: int, every: int = 25) -> None:
+    parent, child = multiprocessing.Pipe()
+    proc = multiprocessing.Process(target=serve, args=(0, child), daemon=True)
+    proc.start()
+    url = parent.recv()
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Database(Path(tmp) / "bench.db")
+        await db.initialize()
+        accounts = [Wallet(address=ss58.encode(wallet_key(0)), label="w0", farmer="bench")]
+        settings = WalletsSettings(rpc_urls=[url], accounts=accounts, settle_depth=0)
+        client = ChainClient(settings.rpc_urls, timeout=30, first_backoff=0.0)
+        collector = WalletCollector(
+            settings,
+            store=WalletStore(db),
+            chain=client,
+            farmers=FarmerStore(db),
+            clock=FakeClock(),
+            explorer_url="https://autonomys.subscan.io",
+        )
+        try:
+            await collector.follow_once()
+            await collector.poll_balances()
+            gc.collect()
+            first = rss_mib()
+            print(f"  reconnects    0: RSS {first:6.1f} MiB, {threading.active_count()} threads")
+            started = time.perf_counter()
+            for n in range(1, reconnects + 1):
+                parent.send("drop")
+                connections = parent.recv()
+                while await collector.follow_once() is not None:
+                    pass
+                await collector.poll_balances()
+                if n % every == 0:
+                    gc.collect()
+                    rss = rss_mib()
+                    print(
+                        f"  reconnects {n:>4}: RSS {rss:6.1f} MiB ({(rss / first - 1):+.1%}),"
+                        f" {threading.active_count()} threads, client reconnects"
+                        f" {client.reconnects}, node connections {connections}"
+                    )
+            elapsed = time.perf_counter() - started
+            print(f"  {reconnects} reconnects in {elapsed:.1f} s")
+        finally:
+            await client.close()
+            await db.close()
+            parent.send("stop")
+            proc.join(10)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--blocks", type=int, default=2_000)
+    parser.add_argument("--reconnects", type=int, default=0, help="measure memory instead")
     args = parser.parse_args()
     if not (CHAIN / "chronos_genesis_metadata_v14.hex").is_file():
         sys.exit(f"needs the chain metadata in {CHAIN}")
+    if args.reconnects:
+        # One "connection lost; reconnecting" warning per reconnect is expected here.
+        logging.getLogger("collectors.sources.chain").setLevel(logging.ERROR)
+        print(f"RSS of the cosmos process across {args.reconnects} RPC reconnects")
+        asyncio.run(run_reconnects(args.reconnects))
+        return
     print(f"catch-up of {args.blocks} settled blocks, fake node in another process on 127.0.0.1")
     for watched in (1, 100):
         r = asyncio.run(run_case(watched, args.blocks))

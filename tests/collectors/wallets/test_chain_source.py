@@ -107,6 +107,32 @@ async def test_dropped_connection_is_reopened_and_the_read_retried(node: FakeRpc
         await c.close()
 
 
+async def test_a_reconnect_keeps_the_decoded_runtime(node: FakeRpcNode) -> None:
+    """Metadata is fetched and decoded once, not again on each reconnect (memory, CPU)."""
+    c = client(node.url)
+    try:
+        await c.connect()
+        read = await c.read_block(3)
+        assert read is not None
+        for reconnects in range(1, 6):
+            node.drop_on["chain_getHeader"] = 1
+            assert await c.best_number() == 9
+            assert c.reconnects == reconnects
+            again = await c.read_block(3)
+            assert again is not None
+            assert again.records == read.records  # still decoded with the same runtime
+        assert node.connections == 6
+        assert node.calls["state_getMetadata"] == 1
+    finally:
+        await c.close()
+    # A closed client starts from scratch.
+    try:
+        await c.connect()
+        assert node.calls["state_getMetadata"] == 2
+    finally:
+        await c.close()
+
+
 async def test_node_that_keeps_dropping_gives_a_clear_error_then_recovers(
     node: FakeRpcNode,
 ) -> None:
