@@ -5,6 +5,14 @@ keys flattened) holding ``module_id``, ``event_id`` and ``attributes``; accounts
 hex or SS58 depending on the client's configuration, so both are accepted. The matching
 ``Balances.Deposit`` of a reward (and the withdrawal of a fee) is explained by it, so money is
 counted once; a deposit or withdrawal nothing explains is a movement of its own.
+
+Event shapes are checked against the Chronos genesis metadata (tests encode every event with
+it): ``Balances.Deposit/Withdraw{who, amount}``, ``TransactionPayment.TransactionFeePaid{who,
+actual_fee, tip}`` (``actual_fee`` includes the tip), ``Transporter.*Transfer*{chain_id,
+message_id, amount}``, ``Domains.OperatorRewarded{source, operator_id, reward}``,
+``OperatorTaxCollected{operator_id, tax}``, ``OperatorSlashed{operator_id, reason}`` match the
+current source. ``Domains.OperatorOffline{operator_id, domain_id, submitted_bundles,
+expectations}`` exists only in the current source, not in the genesis metadata.
 """
 
 from __future__ import annotations

@@ -171,3 +171,42 @@ async def test_200_transfers_at_random_offsets_no_false_alert_and_a_real_drop_on
     [(transition, payload)] = await balance_alerts(db)
     assert transition == "fire"
     assert str(payload["body"]).startswith("50 AI3 left ")
+
+
+async def test_balances_read_on_an_abandoned_branch_are_forgotten(
+    rig: Rig, db: Database, clock: FakeClock
+) -> None:
+    """A 7-block reorg removes a transfer out after balances were read on its branch."""
+    chain = rig.node.chain
+    chain.balances[ALICE_KEY] = Balance(free=100 * AI3)
+    chain.add_blocks(3)  # best 12: the balance is settled at 9
+    engine = alert_engine(db, clock)
+    await rig.follow_until_idle()
+    await rig.collector.poll_balances()  # read at 9: 100 AI3
+    fork = len(chain.canonical) - 1  # 12
+    chain.add_block(paid_transfer(ALICE_KEY, BOB_KEY, 10 * AI3, FEE))  # fork+1, branch A
+    chain.add_block(xdm_in(ALICE_KEY, AI3))  # fork+2
+    chain.add_blocks(2)
+    await rig.follow_until_idle()  # processes fork+1
+    await rig.collector.poll_balances()  # read at A's fork+1 (processed)
+    chain.add_blocks(2)
+    await rig.collector.poll_balances()  # read at A's fork+3 (not processed yet)
+    await engine.evaluate_once()
+    address = rig.collector._wallets[0].address
+    history = await rig.store.balance_history(address, 0)
+    assert [b.block_number for b in history] == [9, fork + 1, fork + 3]
+
+    chain.reorg(fork, [[] for _ in range(7)])  # the same heights again, without the movements
+    clock.advance(60)
+    await rig.follow_until_idle()
+    await rig.collector.poll_balances()  # read at B's fork+4: 100 again, as at 9
+    clock.advance(16 * 60)
+    await rig.collector.poll_balances()  # unchanged, but a chart point is due
+    await engine.evaluate_once()
+
+    assert await rig.store.transfers(address) == []
+    history = await rig.store.balance_history(address, 0)
+    # The readings of branch A are gone (the processed one and the one above the cursor).
+    assert [(b.block_number, b.free) for b in history] == [(9, 100 * AI3), (fork + 4, 100 * AI3)]
+    assert history[-1].block_hash == chain.canonical[fork + 4]
+    assert await balance_alerts(db) == []
