@@ -14,7 +14,7 @@ import json
 import re
 import zlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -262,6 +262,7 @@ class _Fold:
         "index_map",
         "mappings",
         "node",
+        "pending",
         "plots",
         "progress",
         "rewards",
@@ -291,6 +292,9 @@ class _Fold:
         self.unmatched: dict[str, int] = {}
         self.samples: dict[str, str] = {}
         self.unresolved = 0  # farm lines whose index no farm block had named yet
+        # Rows logged for a farm index before its block named the farm (a resize is logged
+        # while the farm opens): farm index -> position in ``events``, named at its ID line.
+        self.pending: dict[int, int] = {}
 
     def farm_of(self, index: int | None) -> str | None:
         return self.index_map.get(index) if index is not None else None
@@ -526,6 +530,7 @@ def _fold_farmer_start(
     # A new run: farm indices are reassigned by the farm blocks that follow.
     fold.run_start = ts
     fold.index_map.clear()
+    fold.pending.clear()
     fold.header = None
     _fold_row(fold, event, parsed, ts, text)
 
@@ -544,6 +549,18 @@ def _fold_farm_id(fold: _Fold, event: FarmIdLine, parsed: ParsedLine, ts: int, t
         fold.index_map[header] = event.farm_id
         fold.mappings[(run_start, header)] = FarmMapping(run_start, header, event.farm_id, ts)
         fold.farm_update(event.farm_id, ts, {"farm_index": header})
+        waiting = fold.pending.pop(header, None)
+        if waiting is not None:
+            fold.events[waiting] = replace(fold.events[waiting], farm_id=event.farm_id)
+
+
+def _fold_farm_resized(
+    fold: _Fold, event: FarmResized, parsed: ParsedLine, ts: int, text: str
+) -> None:
+    _fold_row(fold, event, parsed, ts, text)
+    index = parsed.farm_index
+    if index is not None and fold.events[-1].farm_id is None:
+        fold.pending[index] = len(fold.events) - 1
 
 
 def _fold_genesis(fold: _Fold, event: FarmGenesis, parsed: ParsedLine, ts: int, text: str) -> None:
@@ -694,6 +711,7 @@ _FOLDS: dict[type, _Folder] = {
     FarmerStarted: _fold_farmer_start,
     FarmHeader: _fold_farm_header,
     FarmIdLine: _fold_farm_id,
+    FarmResized: _fold_farm_resized,
     FarmGenesis: _fold_genesis,
     FarmPublicKey: _fold_public_key,
     FarmAllocated: _fold_allocated,

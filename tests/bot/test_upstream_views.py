@@ -57,6 +57,7 @@ async def test_farm_detail_shows_failed_proofs_stages_and_events(
     assert [text for _, text in b.recent_events] == [
         "stopped cleanly",
         "replotting of a sector retried",
+        "resized from 1.8 TiB to 3.6 TiB",
     ]
     a = await views.farms.detail(FARM_A, now)
     assert a is not None

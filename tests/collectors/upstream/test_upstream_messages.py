@@ -211,7 +211,8 @@ async def test_every_fixture_message_is_stored(db: Database, clock: FakeClock) -
     )
     assert [r[0] for r in exited] == [FARM_B, FARM_A]
     resized = await rows(db, "SELECT farm_id, data FROM events WHERE kind = 'farm_resized'")
-    # The resize is logged before the farm's block: its index is not known yet.
+    # The resize is logged while the farm opens, before its block names it: named at the ID line.
+    assert resized[0][0] == FARM_B
     assert json.loads(str(resized[0][1])) == {"old_space": "1.8 TiB", "new_space": "3.6 TiB"}
     misses = await rows(
         db,
