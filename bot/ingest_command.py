@@ -57,6 +57,13 @@ _NODE_KINDS = frozenset(
         EventKind.CLAIMED_BLOCK,
         EventKind.CLAIMED_VOTE,
         EventKind.SOLUTION_IGNORED,
+        EventKind.VOTE_FAILED,
+        EventKind.REWARD_SIGNATURE_INVALID,
+        EventKind.SLOW_BLOCK,
+        EventKind.DSN_SYNC_ERROR,
+        EventKind.DSN_SYNC,
+        EventKind.NODE_CHAIN,
+        EventKind.NODE_NAME,
     }
 )
 

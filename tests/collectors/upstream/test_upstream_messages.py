@@ -7,6 +7,7 @@ at 72a5aa6f1; each test names the message it covers.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -224,3 +225,12 @@ async def test_every_fixture_message_is_stored(db: Database, clock: FakeClock) -
         ("reward_signature_invalid", None, None, None),
         ("prove_failed", FARM_B, 27000123, 812),
     ]
+
+
+def test_cosmos_ingest_tells_the_new_node_log_from_a_farmer_log(tmp_path: Path) -> None:
+    from bot.ingest_command import detect_role
+
+    # Named neutrally, so only the lines decide.
+    # One informant line among them: the new messages decide it is a node's.
+    assert detect_role(NODE_LOG.read_text().splitlines(), tmp_path / "app.log") == "node"
+    assert detect_role(FARMER_LOG.read_text().splitlines(), tmp_path / "app.log") == "farmer"
