@@ -4,32 +4,26 @@ Prints figures; asserts nothing. Run from the repository root:
 
     .venv/bin/python bench/bench_ingest.py [--lines 1000000] [--out bench/out]
 
-The log is Docker json-file, a realistic farmer mix: mostly plotting progress and signed
-rewards, farm blocks at every farmer start (indices swap between runs), cache sync, warnings
-and lines no parser tracks. Every figure comes from a fresh process running the same code path
+The log is Docker json-file, built from the sample's own lines by bench/farmer_log.py (70 %
+plotting, 16 % signed rewards, farm blocks at every farmer start). bench_speed.py prints the
+five figures of issue 16; this one the older backfill, restart and memory-by-size figures.
+Every figure comes from a fresh process running the same code path
 as ``cosmos ingest``; peak RSS is that process's ``ru_maxrss``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import random
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-FARMS = [
-    ("01JC6R9K8Q3X2V7N5M4T0B1YZD", "1.8 TiB (2.0 TB)", "/farms/nvme0"),
-    ("01JC6R9K9F4W3Y8P6N5V1C2ZAE", "3.6 TiB (4.0 TB)", "/farms/hdd1"),
-    ("01JD2Q7H5M8R3T6W9Y0A2B4CEF", "931.3 GiB (1.0 TB)", "/farms/hdd2"),
-]
-GENESIS = "0x66455a580aabff303720aa83adbe6c44502922251c03ba73686d5245da9e21bd"
-RUN_LINES = 100_000  # a farmer restart (and a new drive order) every this many lines
+sys.path.insert(0, str(REPO))
+
+from bench.farmer_log import write_log  # noqa: E402
 
 CHILD = """
 import resource, sys, time
@@ -42,95 +36,6 @@ usage = resource.getrusage(resource.RUSAGE_SELF)
 cpu = usage.ru_utime + usage.ru_stime
 print(f"RESULT {{code}} {{elapsed:.3f}} {{usage.ru_maxrss}} {{cpu:.3f}}", file=sys.stderr)
 """
-
-
-def _stamp(t: datetime) -> str:
-    return t.strftime("%Y-%m-%dT%H:%M:%S.%f") + "Z"
-
-
-def generate(path: Path, total: int, seed: int = 1) -> None:
-    rng = random.Random(seed)
-    t = datetime(2025, 6, 20, 8, 0, tzinfo=UTC)
-    sectors = [0, 0, 0]
-    written = 0
-    run = 0
-    with path.open("w", encoding="utf-8") as out:
-
-        def emit(level: str, body: str) -> None:
-            nonlocal t, written
-            t += timedelta(microseconds=rng.randint(200, 4000))
-            line = f"{_stamp(t)} {level:>5} {body}\n"
-            received = _stamp(t + timedelta(microseconds=rng.randint(50, 900)))
-            out.write(
-                json.dumps(
-                    {"log": line, "stream": "stdout", "time": received}, separators=(",", ":")
-                )
-                + "\n"
-            )
-            written += 1
-
-        while written < total:
-            order = list(range(3))
-            if run % 2:
-                order[0], order[1] = order[1], order[0]
-            emit("INFO", "subspace_farmer::commands::farm: Connecting to node RPC url=ws://n:9944")
-            emit("INFO", "libp2p_swarm: local_peer_id=12D3KooWeBkgBMESjCCVjoos4PQFX5kXzv7hzaRZ")
-            for index in (1, 2, 0):
-                farm_id, space, directory = FARMS[order[index]]
-                span = f"{{farm_index={index}}}: subspace_farmer::commands::farm:"
-                emit("INFO", f"{span} Farm {index}:")
-                emit("INFO", f"{span}   ID: {farm_id}")
-                emit("INFO", f"{span}   Genesis hash: {GENESIS}")
-                emit("INFO", f"{span}   Public key: 0x{rng.getrandbits(256):064x}")
-                emit("INFO", f"{span}   Allocated space: {space}")
-                emit("INFO", f"{span}   Directory: {directory}")
-            end = min(total, written + RUN_LINES)
-            while written < end:
-                roll = rng.random()
-                index = rng.randrange(3)
-                if roll < 0.72:
-                    sectors[index] += 1
-                    kind = "Replotting" if roll < 0.04 else "Plotting"
-                    emit(
-                        "INFO",
-                        f"{{farm_index={index}}}:{{sector_index={sectors[index]}}}:"
-                        f" subspace_farmer::single_disk_farm::plotting: {kind} sector"
-                        f" ({sectors[index] / 400:.2f}% complete)",
-                    )
-                elif roll < 0.90:
-                    emit(
-                        "INFO",
-                        f"{{farm_index={index}}}: subspace_farmer::single_disk_farm::"
-                        f"reward_signing: Successfully signed reward hash"
-                        f" 0x{rng.getrandbits(256):064x}",
-                    )
-                elif roll < 0.93:
-                    emit(
-                        "INFO",
-                        "subspace_farmer::farmer_cache: Piece cache sync"
-                        f" {rng.random() * 100:.2f}% complete (1.0 GiB / 65.2 GiB)",
-                    )
-                elif roll < 0.935:
-                    emit(
-                        "WARN",
-                        f"{{farm_index={index}}}: subspace_farmer::single_disk_farm::farming:"
-                        " Proving for solution skipped due to farming time limit"
-                        f" slot={rng.randrange(10**8)} sector_index={rng.randrange(999)}",
-                    )
-                elif roll < 0.94:
-                    emit(
-                        "WARN",
-                        f"{{farm_index={index}}}: subspace_farmer::single_disk_farm::farming:"
-                        " Non-fatal farming error error=Failed read s-bucket 1 of sector 2:"
-                        " Input/output error (os error 5)",
-                    )
-                else:
-                    emit(
-                        "INFO",
-                        "subspace_farmer::commands::shared::network: DSN listening on"
-                        f" /ip4/10.0.0.{rng.randrange(255)}/tcp/30533/p2p/12D3KooWeBkgBMESj",
-                    )
-            run += 1
 
 
 def head_lines(source: Path, target: Path, count: int) -> None:
@@ -178,7 +83,7 @@ def main() -> None:
 
     if args.regenerate or not log.exists():
         started = time.perf_counter()
-        generate(log, args.lines)  # seeded: the same file every time
+        write_log(log, args.lines, json_file=True)  # seeded: the same file every time
         print(f"generated in {time.perf_counter() - started:.1f} s")
     size_mib = log.stat().st_size / 1_048_576
     print(f"log: {args.lines:,} json-file lines ({size_mib:.0f} MiB): {log}")

@@ -21,6 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot.charts import ChartCache
 from bot.cogs.rewards import build_rewards_reply
 from bot.embeds import farms_embeds, pack
 from collectors.store.database import Database
@@ -170,14 +171,20 @@ async def main() -> None:
 
         for period in args.periods.split(","):
 
-            async def rewards_reply(period: str = period) -> None:
-                _, embeds, png = await build_rewards_reply(views, NOW_US, period)
+            async def rewards_reply(period: str = period, charts: ChartCache | None = None) -> None:
+                _, embeds, png = await build_rewards_reply(views, NOW_US, period, charts=charts)
                 assert embeds
                 assert png
+
+            charts = ChartCache()
+
+            async def rewards_again(period: str = period, charts: ChartCache = charts) -> None:
+                await rewards_reply(period, charts)
 
             if period == "7d":
                 await timed("/farms (queries + embeds)", args.runs, farms_reply)
             await timed(f"/rewards {period} (queries+embeds+chart)", args.runs, rewards_reply)
+            await timed(f"/rewards {period} again, nothing new", args.runs, rewards_again)
         await db.close()
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+from collections import OrderedDict
 
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
@@ -42,6 +44,41 @@ def rewards_chart(report: RewardsReport) -> bytes:
     out = io.BytesIO()
     fig.savefig(out, format="png")
     return out.getvalue()
+
+
+_RewardsKey = tuple[int, tuple[tuple[int, int, int], ...]]
+
+
+def _rewards_key(report: RewardsReport) -> _RewardsKey:
+    """All that :func:`rewards_chart` draws: the bucket size and each bucket's counts."""
+    return report.bucket_seconds, tuple((b.start_us, b.rewards, b.missed) for b in report.buckets)
+
+
+class ChartCache:
+    """Rewards charts kept until the data they draw changes.
+
+    Drawing is most of a ``/rewards`` reply (60-96 ms); buckets are aligned, so asking again
+    with nothing new finds the same buckets and gets the same PNG. The least recently used
+    chart goes when ``size`` are kept. Used from the event loop only.
+    """
+
+    def __init__(self, size: int = 32) -> None:
+        self.size = size
+        self._charts: OrderedDict[_RewardsKey, bytes] = OrderedDict()
+        self.drawn = 0
+
+    async def rewards(self, report: RewardsReport) -> bytes:
+        key = _rewards_key(report)
+        png = self._charts.get(key)
+        if png is not None:
+            self._charts.move_to_end(key)
+            return png
+        png = await asyncio.to_thread(rewards_chart, report)  # off the event loop
+        self.drawn += 1
+        self._charts[key] = png
+        while len(self._charts) > self.size:
+            self._charts.popitem(last=False)
+        return png
 
 
 def hint_chart(hint: ChartHint) -> bytes:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 from typing import TYPE_CHECKING
 
@@ -10,7 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.charts import CHART_FILENAME, rewards_chart
+from bot.charts import CHART_FILENAME, ChartCache
 from bot.cogs._reply import reply
 from bot.embeds import rewards_embeds
 from collectors.models.views import RewardsReport
@@ -28,18 +27,22 @@ async def build_rewards_reply(
     period: str = "7d",
     farmer: str | None = None,
     wallet: str | None = None,
+    *,
+    charts: ChartCache | None = None,
 ) -> tuple[RewardsReport, list[discord.Embed], bytes]:
-    """Queries, embeds and chart (rendered off the event loop)."""
+    """Queries, embeds and chart (drawn off the event loop, or the same one as last time when
+    its data has not changed)."""
     report = await views.rewards.report(now_us, period_us(period), farmer=farmer, wallet=wallet)
     subject = f" of {farmer}" if farmer else f" to {wallet}" if wallet else ""
     embeds = rewards_embeds(report, f"Rewards{subject}, last {period}", CHART_FILENAME)
-    png = await asyncio.to_thread(rewards_chart, report)
+    png = await (charts or ChartCache(0)).rewards(report)
     return report, embeds, png
 
 
 class RewardsCog(commands.Cog):
     def __init__(self, ctx: BotContext) -> None:
         self.ctx = ctx
+        self.charts = ChartCache()
 
     @app_commands.command(name="rewards", description="Rewards per farm and wallet, with a chart")
     @app_commands.describe(
@@ -61,6 +64,7 @@ class RewardsCog(commands.Cog):
             period.value if period else "7d",
             farmer,
             wallet,
+            charts=self.charts,
         )
         await reply(interaction, embeds, file=discord.File(io.BytesIO(png), CHART_FILENAME))
 

@@ -525,6 +525,8 @@ class LineDecoder:
         buf += data
         pos = 0
         size = len(buf)
+        fast = not self.docker_timestamps
+        limit = self.max_line_bytes
         while pos < size:
             if self._frame_left == 0:
                 if size - pos < _FRAME_HEADER_LEN:
@@ -533,9 +535,25 @@ class LineDecoder:
                     # Lost framing (garbage): move one byte on and look for a header again.
                     pos += 1
                     continue
-                self._frame_stream = buf[pos]
-                self._frame_left = int.from_bytes(buf[pos + 4 : pos + 8], "big")
+                stream = buf[pos]
+                length = int.from_bytes(buf[pos + 4 : pos + 8], "big")
                 pos += _FRAME_HEADER_LEN
+                end = pos + length
+                if (
+                    fast
+                    and end <= size
+                    and buf[end - 1] == 10  # the frame is one whole line, as Docker sends them
+                    and length <= limit
+                    and not self._frame_lines.get(stream)
+                    and not self._frame_skipping.get(stream)
+                    and buf.find(b"\n", pos, end) == end - 1
+                ):
+                    raw = buf[pos : end - 2 if buf[end - 2] == 13 else end - 1]
+                    out.append(DecodedLine(raw.decode("utf-8", "replace"), self._offset + end))
+                    pos = end
+                    continue
+                self._frame_stream = stream
+                self._frame_left = length
                 continue
             take = min(self._frame_left, size - pos)
             payload = bytes(buf[pos : pos + take])
