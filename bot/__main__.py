@@ -89,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        if args.env_file is not None and not Path(args.env_file).is_file():
+        if args.env_file is not None and not Path(args.env_file).exists():
             # Named but missing: running on defaults instead would hide the mistake.
             load_settings(args.env_file, required=True)
         args.env_file = args.env_file or ".env"

@@ -376,7 +376,7 @@ def load_settings(
     from collectors import settings_check as check
 
     path = Path(env_file) if env_file is not None else None
-    if required and path is not None and not path.is_file():
+    if required and path is not None and not path.exists():
         raise SettingsError(
             f"cosmos cannot start: the settings file {path} does not exist (--env-file). "
             "Create it from .env.example, or leave --env-file out to use ./.env and the "
