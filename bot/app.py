@@ -38,8 +38,10 @@ from bot.notifiers import (
     TopicRouter,
     WebhookNotifier,
 )
+from bot.refusals import GuardedNotifier, OnRefused, Refusal, Refusals
 from bot.services import Services, build_services
 from collectors.clock import Clock
+from collectors.models.notify import Notification, Severity, Topic
 from collectors.settings import DiscordSettings, Settings, SettingsError
 
 log = logging.getLogger("cosmos")
@@ -104,7 +106,10 @@ async def run(
                     services.supervisor.start(f"collector:{collector.name}", collector.run())
                 if mode is Mode.BOT:
                     bot = start_discord(context, stop, fatal, bot_options or {})
-                router = build_router(settings.discord, mode, session, bot)
+                refusals = Refusals(services.clock, tell_other_routes(context))
+                router = build_router(settings.discord, mode, session, bot, refusals)
+                services.parts.register("routes", refusals.health)
+                await context.state.release_held(services.clock.now_us())
                 start_delivery(context, router, bot)
                 start_dashboard(context, router, bot)
                 await stop.wait()
@@ -223,7 +228,9 @@ def build_router(
     mode: Mode,
     session: aiohttp.ClientSession,
     bot: CosmosBot | None,
+    refusals: Refusals,
 ) -> TopicRouter:
+    """A notifier per topic (or rule), each guarded: a place that refuses is held."""
     if mode is Mode.CONSOLE:
         log.info("console mode: no Discord token or webhook; notifications are printed")
         return TopicRouter({}, ConsoleNotifier())
@@ -231,9 +238,10 @@ def build_router(
         log.info("webhook-only mode: notifications and the dashboard, no slash commands")
         default: Notifier = ConsoleNotifier()
         if settings.webhook_url is not None:
-            default = WebhookNotifier(session, settings.webhook_url.get_secret_value())
+            url = settings.webhook_url.get_secret_value()
+            default = refusals.guard(WebhookNotifier(session, url), "default")
         hooks: dict[str, Notifier] = {
-            topic: WebhookNotifier(session, url.get_secret_value())
+            topic: refusals.guard(WebhookNotifier(session, url.get_secret_value()), topic)
             for topic, url in settings.webhooks.items()
         }
         return TopicRouter(hooks, default)
@@ -242,13 +250,48 @@ def build_router(
             "no Discord channel configured (COSMOS_DISCORD__CHANNEL_ID): notifications are "
             "printed to the console"
         )
-    default = (
-        ChannelNotifier(bot, settings.channel_id) if settings.channel_id else ConsoleNotifier()
-    )
+    default = ConsoleNotifier()
+    if settings.channel_id is not None:
+        default = refusals.guard(ChannelNotifier(bot, settings.channel_id), "default")
     channels: dict[str, Notifier] = {
-        topic: ChannelNotifier(bot, channel_id) for topic, channel_id in settings.channels.items()
+        topic: refusals.guard(ChannelNotifier(bot, channel_id), topic)
+        for topic, channel_id in settings.channels.items()
     }
     return TopicRouter(channels, default)
+
+
+def tell_other_routes(context: BotContext) -> OnRefused:
+    """When a place refuses, say so (once a day) on every other route, through the outbox."""
+    services = context.services
+
+    async def tell(refusal: Refusal) -> None:
+        d = services.settings.discord
+        places: dict[str, str | None] = {"default": None}
+        places.update({k: k for k in (*d.webhooks, *d.channels)})
+        day = refusal.since_us // 86_400_000_000
+        for name, route in places.items():
+            if name == refusal.name:
+                continue
+            notice = Notification(
+                dedupe_key=f"route-refused:{refusal.target}:{name}:{day}",
+                # A topic with no place of its own lands on the default place.
+                topic=Topic.ALERTS if route is not None else _default_topic(d),
+                severity=Severity.ERROR,
+                title=f"Discord refuses the {refusal.name} route",
+                body=(
+                    f"{refusal.reason}. Its messages are kept and sent once the setting is "
+                    "fixed and cosmos restarted (`cosmos doctor` checks it)."
+                ),
+                route=route,
+            )
+            await services.outbox.enqueue(notice, services.clock.now_us())
+
+    return tell
+
+
+def _default_topic(settings: DiscordSettings) -> Topic:
+    overridden = {*settings.webhooks, *settings.channels}
+    return next((t for t in Topic if t.value not in overridden), Topic.ALERTS)
 
 
 def start_delivery(context: BotContext, router: Notifier, bot: CosmosBot | None) -> None:
@@ -275,9 +318,9 @@ def start_dashboard(context: BotContext, router: TopicRouter, bot: CosmosBot | N
     """Keep the dashboard message edited: the channel one /dashboard posted, or the webhook's."""
     services = context.services
     poster = router.for_topic(DASHBOARD)
-    if bot is None and not isinstance(poster, WebhookNotifier):
+    if bot is None and isinstance(poster, ConsoleNotifier):
         return
-    webhook = poster if isinstance(poster, WebhookNotifier) else None
+    webhook = poster if bot is None and isinstance(poster, GuardedNotifier) else None
 
     async def refresh() -> float | None:
         if webhook is not None and bot is None:

@@ -35,10 +35,10 @@ from collections.abc import Coroutine, Sequence
 from typing import Any, TypeVar
 
 from bot.embeds import rewards_batch_embed
-from bot.notifiers import DeliveryError, MessageGone, Notifier, Outgoing, Sent
+from bot.notifiers import DeliveryError, MessageGone, Notifier, Outgoing, RouteRefused, Sent
 from collectors.clock import Clock
 from collectors.models.notify import Delivered, OutboxItem, Topic
-from collectors.store.bot_state import BotStateStore
+from collectors.store.bot_state import HELD_PREFIX, BotStateStore
 from collectors.store.outbox import Original, OutboxStore
 
 log = logging.getLogger("cosmos.delivery")
@@ -185,6 +185,13 @@ class DeliveryLoop:
     async def _failed(self, items: Sequence[OutboxItem], exc: DeliveryError) -> float | None:
         """Record the failure; returns the pause for a retryable one (the target is unwell)."""
         now = self._clock.now_us()
+        if isinstance(exc, RouteRefused):
+            # Held, not retried: the route's guard sends nothing more, the next start (with
+            # the settings fixed) releases these at once (see bot.refusals).
+            until = now + int(MAX_BACKOFF_S * 1e6)
+            for item in items:
+                await self._outbox.mark_failed(item.id, f"{HELD_PREFIX}{exc}", until)
+            return None
         wait = (
             exc.retry_after if exc.retry_after is not None else backoff_seconds(items[0].attempts)
         )

@@ -528,7 +528,30 @@ async def run_checks(settings: Settings, limit_s: float = CHECK_TIMEOUT_SECONDS)
         # A little over the check's own limit: the inner limits answer first when they can.
         limited = [_limited(name, check, limit_s + 1.0) for name, check in named]
         *results, wallet_checks = await asyncio.gather(*limited, check_wallets(settings, limit_s))
-    return [check_database(settings.database_path), *results, *wallet_checks]
+    held = await check_held_messages(settings.database_path.expanduser())
+    return [check_database(settings.database_path), *results, *wallet_checks, *held]
+
+
+async def check_held_messages(path: Path) -> list[Check]:
+    """Messages waiting because their place refused them (a webhook 401/403/404)."""
+    from collectors.store.bot_state import BotStateStore
+    from collectors.store.database import Database
+
+    if not await asyncio.to_thread(path.is_file):
+        return []
+    try:
+        async with Database(path) as db:
+            held = await BotStateStore(db).held()
+    except Exception:  # the database check above says what is wrong with it
+        return []
+    return [
+        problem(
+            "held messages",
+            f"{count} message(s) held: {reason}",
+            "fix that route's setting (checked above) and restart cosmos: they are sent then",
+        )
+        for reason, count in held
+    ]
 
 
 async def doctor(

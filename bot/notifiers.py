@@ -53,6 +53,13 @@ class MessageGone(DeliveryError):
     """The message to edit no longer exists (deleted by someone)."""
 
 
+class RouteRefused(DeliveryError):
+    """The place itself refuses (401/403/404: a deleted webhook, a channel without access).
+
+    Retrying cannot help until the settings change: the route's messages wait in the outbox.
+    """
+
+
 @dataclass(frozen=True, slots=True)
 class Outgoing:
     """One message to send: its embeds, the topic that routes it, and a stable nonce."""
@@ -185,7 +192,7 @@ def translate(exc: BaseException) -> DeliveryError:
             return MessageGone("message not found")
         if status in (401, 403, 404):
             # Missing access or a wrong channel: the farmer can fix it, so keep the message.
-            return DeliveryError(f"Discord refused ({status} {exc.text}); check the channel")
+            return RouteRefused(f"Discord refused ({status} {exc.text}); check the channel")
         return DeliveryError(f"Discord rejected the message ({status} {exc.text})", permanent=True)
     return DeliveryError(f"network error: {type(exc).__name__}: {exc}")
 
@@ -307,7 +314,7 @@ class WebhookNotifier:
                 if response.status == 404 and "/messages/" in url:
                     raise MessageGone("webhook message not found")
                 if response.status in (401, 403, 404):
-                    raise DeliveryError(
+                    raise RouteRefused(
                         f"webhook refused ({response.status} {message}); check the webhook URL"
                     )
                 raise DeliveryError(

@@ -15,7 +15,7 @@ import contextlib
 import dataclasses
 import json
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 import aiohttp
@@ -24,7 +24,7 @@ from aiohttp import web
 from collectors.alerts.summary import local_text
 from collectors.clock import Clock
 from collectors.format import duration
-from collectors.models.alerts import StatusOverview
+from collectors.models.alerts import Activity, StatusOverview
 from collectors.runner import LoopStatus, Supervisor, run_forever
 from collectors.service import Collector
 from collectors.settings import Settings
@@ -262,7 +262,12 @@ class HealthServer:
                 await self.stop_http()
 
 
-def format_status(overview: StatusOverview, timezone: str, live: HealthReport | None) -> str:
+def format_status(
+    overview: StatusOverview,
+    timezone: str,
+    live: HealthReport | None,
+    held: Sequence[tuple[str, int]] = (),
+) -> str:
     """``cosmos status``: each source's last activity, open alerts, the outbox, the process."""
 
     def when(us: int | None) -> str:
@@ -280,11 +285,11 @@ def format_status(overview: StatusOverview, timezone: str, live: HealthReport | 
             since = f" since {when(p.since_us)}" if p.since_us is not None and not p.ok else ""
             lines.append(f"  {'ok ' if p.ok else 'BAD'} {p.name}: {p.note}{since}")
         for c in live.collectors:
-            last = when(c.last_ok_us) if c.iterations is not None else "-"
+            # A collector with loops of its own (one per endpoint) has no single "last ok":
+            # each of its sources is listed below.
+            last = f", last ok {when(c.last_ok_us)}" if c.iterations is not None else ""
             error = f"; last error: {c.last_error}" if c.last_error else ""
-            lines.append(
-                f"  {'ok ' if c.healthy else 'BAD'} {c.name}: {c.note}, last ok {last}{error}"
-            )
+            lines.append(f"  {'ok ' if c.healthy else 'BAD'} {c.name}: {c.note}{last}{error}")
     lines.append("")
     lines.append("Sources, endpoints and wallets:")
     if not overview.activity:
@@ -305,6 +310,8 @@ def format_status(overview: StatusOverview, timezone: str, live: HealthReport | 
     )
     outbox = ", ".join(f"{n} {state}" for state, n in overview.outbox) or "empty"
     lines.append(f"Notification outbox: {outbox}")
+    for reason, count in held:
+        lines.append(f"  BAD {count} held: {reason} (fix the setting and restart cosmos)")
     return "\n".join(lines)
 
 
@@ -337,11 +344,56 @@ async def fetch_live_report(port: int | None, timeout_s: float = 2.0) -> HealthR
 async def status_text(settings: Settings, clock: Clock) -> str:
     """``cosmos status`` from the database (and the live process when it answers)."""
     from collectors.store.alerts import status_overview
+    from collectors.store.bot_state import BotStateStore
     from collectors.store.database import Database
+    from collectors.store.wallets import WalletStore
 
     if not settings.database_path.exists():
         return f"No database at {settings.database_path} yet: cosmos has not run here."
     async with Database(settings.database_path) as db:
         overview = await status_overview(db, clock.now_us())
+        held = await BotStateStore(db).held()
+        block = await WalletStore(db).last_block() if settings.wallets.accounts else None
+    if settings.wallets.accounts:
+        seen = (
+            Activity(
+                "chain", "blocks", block.timestamp_us, True, f"last block seen #{block.number:,}"
+            )
+            if block is not None
+            else Activity("chain", "blocks", None, False, "no block seen yet; last")
+        )
+        overview = dataclasses.replace(overview, activity=(*overview.activity, seen))
+    overview = dataclasses.replace(overview, activity=as_configured(overview.activity, settings))
     live = await fetch_live_report(settings.alerts.health_port)
-    return format_status(overview, settings.alerts.timezone, live)
+    return format_status(overview, settings.alerts.timezone, live, held)
+
+
+def as_configured(activity: Sequence[Activity], settings: Settings) -> tuple[Activity, ...]:
+    """The stored activity held against the settings and this machine: a configured log file
+    that is gone is BAD whatever was read from it before; a configured source, endpoint or
+    wallet with nothing stored yet is listed as such, not left out."""
+    from collectors.logs_collector import file_key
+    from collectors.metrics_collector import target_key, target_label
+
+    out = list(activity)
+    names = {a.name for a in out}
+    for entry in settings.logs.files if settings.logs.enabled else []:
+        name = f"{entry.role} {file_key(entry.host, entry.path)}"
+        if entry.path.expanduser().exists():
+            if name not in names:
+                out.append(Activity("log", name, None, False, "nothing read yet; last line"))
+            continue
+        stored = next((a for a in out if a.name == name), None)
+        missing = Activity("log", name, stored.last_us if stored else None, False, "")
+        missing = dataclasses.replace(missing, note="the file does not exist; last line")
+        out = [missing if a.name == name else a for a in out] if stored else [*out, missing]
+    for target in settings.metrics.targets:
+        name = f"{target_label(target)} ({target_key(target)})"  # no password of the URL
+        if not any(f"({target_key(target)})" in a.name for a in out):
+            out.append(Activity("metrics", name, None, False, "never scraped"))
+    for wallet in settings.wallets.accounts:
+        if not any(wallet.address in a.name for a in out):
+            out.append(
+                Activity("wallet", f"{wallet.label} ({wallet.address})", None, False, "never read")
+            )
+    return tuple(out)

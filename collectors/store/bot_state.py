@@ -7,6 +7,9 @@ from collections.abc import Sequence
 
 from collectors.store.database import Database
 
+# ``last_error`` of an outbox item held because its place refuses it (see bot.refusals).
+HELD_PREFIX = "held: "
+
 
 class BotStateStore:
     def __init__(self, db: Database) -> None:
@@ -66,3 +69,23 @@ class BotStateStore:
         ) as cur:
             row = await cur.fetchone()
         return None if row is None else row["message_id"]
+
+    async def release_held(self, now_us: int) -> int:
+        """Make messages held for a refusing route due now (the settings may have been fixed)."""
+        async with self._db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE outbox SET next_attempt_us = ? WHERE state = 'pending'"
+                " AND last_error LIKE ? || '%'",
+                (now_us, HELD_PREFIX),
+            )
+            return cur.rowcount
+
+    async def held(self) -> list[tuple[str, int]]:
+        """(reason, messages) held for refusing routes."""
+        async with self._db.conn.execute(
+            "SELECT last_error, COUNT(*) AS n FROM outbox WHERE state = 'pending'"
+            " AND last_error LIKE ? || '%' GROUP BY last_error ORDER BY last_error",
+            (HELD_PREFIX,),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [(str(r["last_error"]).removeprefix(HELD_PREFIX), int(r["n"])) for r in rows]

@@ -189,3 +189,64 @@ async def test_cosmos_status_without_a_database(tmp_path: Path, clock: FakeClock
     settings = load_settings(None, database_path=tmp_path / "none.db")
     assert "has not run here" in await status_text(settings, clock)
     assert not (tmp_path / "none.db").exists()
+
+
+async def test_cosmos_status_tells_the_truth_for_every_source(
+    db: Database, clock: FakeClock, tmp_path: Path
+) -> None:
+    from collectors.logs_collector import file_key
+    from collectors.models.chain import BlockActivity, ChainBlock
+    from collectors.store.wallets import WalletStore
+
+    gone = tmp_path / "gone.log"  # read before, deleted since
+    fresh = tmp_path / "fresh.log"  # configured, nothing read yet
+    fresh.write_text("")
+    seed = Seed(db)
+    now = clock.now_us()
+    farmer = await seed.farmer("alice", now)
+    await seed.source(file_key("local", gone), "farmer", farmer, now)
+    block = ChainBlock(4_321, "0x" + "a" * 64, "0x" + "b" * 64, now)
+    await WalletStore(db).record_block(BlockActivity(block, (), ()), now)
+
+    supervisor = Supervisor()
+    stop = asyncio.Event()
+
+    class OwnLoops:  # a collector with a loop per endpoint: no single loop status
+        name = "metrics"
+
+        async def run(self) -> None:
+            await stop.wait()
+
+    supervisor.start("collector:metrics", OwnLoops().run())
+    server = HealthServer(
+        report_source(supervisor, [OwnLoops()], clock), port=0, heartbeat_url=None
+    )
+    await server.start_http()
+    address = "subEJEZpGZSuw3xg4bWGrTKJ1eUuqLhWkgis3KzL41Uks9yNq"
+    try:
+        settings = load_settings(
+            None,
+            database_path=db.path,
+            alerts={"health_port": server.bound_port},
+            logs={
+                "files": [
+                    {"path": str(gone), "role": "farmer"},
+                    {"path": str(fresh), "role": "node"},
+                ]
+            },
+            metrics={"targets": [{"url": "http://u:pw@127.0.0.1:9/metrics", "kind": "node"}]},
+            wallets={"accounts": [{"address": address, "label": "main"}]},
+        )
+        text = await status_text(settings, clock)
+    finally:
+        stop.set()
+        await server.stop_http()
+        await supervisor.stop()
+    assert f"BAD [log] farmer {file_key('local', gone)}: the file does not exist; last line" in text
+    assert f"BAD [log] node {file_key('local', fresh)}: nothing read yet" in text
+    assert "BAD [metrics] node 127.0.0.1:9 (node:http://127.0.0.1:9/metrics): never scraped" in text
+    assert "pw" not in text
+    assert f"BAD [wallet] main ({address}): never read" in text
+    assert "ok  [chain] blocks: last block seen #4,321" in text
+    assert "ok  metrics: running\n" in text  # no "last ok -" for a collector of many loops
+    assert "last ok -" not in text

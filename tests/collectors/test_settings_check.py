@@ -154,6 +154,7 @@ def test_a_missing_env_file_is_an_error(tmp_path: Path, capsys: pytest.CaptureFi
     assert "nope.env does not exist" in capsys.readouterr().err
     # Left out, a missing ./.env is fine: the environment and the defaults are used.
     assert main(["status"]) == 0
+    assert main(["--env-file", "/dev/null", "status"]) == 0  # "no file", said on purpose
 
 
 def test_env_file_may_be_dev_null_but_not_a_directory(
