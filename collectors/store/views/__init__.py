@@ -11,6 +11,7 @@ from collectors.store.database import Database
 from collectors.store.views._base import DAY_US, HOUR_US, WEEK_US
 from collectors.store.views.alerts import AlertReads
 from collectors.store.views.dashboard import DashboardReads
+from collectors.store.views.exporter import ExportReads
 from collectors.store.views.farmers import FarmerReads
 from collectors.store.views.farms import FarmReads
 from collectors.store.views.nodes import NodeReads
@@ -33,3 +34,4 @@ class ViewStore:
         self.dashboard = DashboardReads(
             self.farms, self.farmers, self.nodes, self.wallets, self.alerts
         )
+        self.exporter = ExportReads(db)

@@ -12,16 +12,12 @@ from collectors.models.views import (
     RewardsReport,
     WalletRewardRow,
 )
-from collectors.store.views._base import DAY_US, IN_REWARD, WEEK_US, ReadBase
+from collectors.store.views._base import DAY_US, HI_LO, IN_REWARD, WEEK_US, ReadBase
 from collectors.store.wallets import WalletStore
 
 # Days younger than this are read live: late log lines, reorgs and farm links still change them.
 SETTLE_DAYS = 2
 
-_HI_LO = (
-    " SUM(CAST(CASE WHEN length(amount) > 9 THEN substr(amount, 1, length(amount) - 9)"
-    " ELSE '0' END AS INTEGER)) AS hi, SUM(CAST(substr(amount, -9) AS INTEGER)) AS lo"
-)
 _ROLLUP_SQL = {
     "rewards": (
         "INSERT INTO reward_days (day, farm_id, farmer_id, won, missed)"
@@ -30,7 +26,7 @@ _ROLLUP_SQL = {
     ),
     "chain": (
         "INSERT INTO chain_reward_days (day, address, farm_id, kind, n, hi, lo)"
-        f" SELECT ts_us / ?1, address, IFNULL(farm_id, ''), kind, COUNT(*),{_HI_LO}"
+        f" SELECT ts_us / ?1, address, IFNULL(farm_id, ''), kind, COUNT(*),{HI_LO}"
         " FROM chain_rewards WHERE ts_us >= ?2 AND ts_us < ?3 AND kind IN ('block', 'vote')"
         " GROUP BY 1, 2, 3, 4"
     ),
@@ -177,6 +173,25 @@ class RewardReads(ReadBase):
             blocks=claims["claimed_block"] if wallet is None else 0,
             votes=claims["claimed_vote"] if wallet is None else 0,
         )
+
+    async def totals_since(
+        self, start_us: int, now_us: int
+    ) -> tuple[dict[str | None, list[int]], dict[str, list[int]]]:
+        """Per farm [won, missed] and per farm [AI3, blocks, votes] from a week boundary on."""
+        split = start_us
+        rolled = await self.refresh_rollups(now_us)
+        if rolled is not None:
+            split = max(start_us, min(rolled, now_us))
+        weeks_end = start_us
+        if split > start_us and await self.tables() >= WEEK_TABLES:
+            weeks_end = max(start_us, split // WEEK_US * WEEK_US)
+        spans = (start_us, weeks_end, split, now_us)
+        whole = now_us - start_us + 1  # one bucket
+        counts, _ = await self._reward_counts(spans, whole, None)
+        amounts, _, _ = await self._chain_rewards_report(
+            spans, whole, wallet=None, amount_by_bucket=[0]
+        )
+        return counts, amounts
 
     async def refresh_rollups(self, now_us: int) -> int | None:
         """Bring the daily totals up to the last settled day; returns where they end (us).
@@ -357,7 +372,7 @@ class RewardReads(ReadBase):
             " AND kind IN ('block', 'vote') AND (:address IS NULL OR address = :address)"
         )
         rolled_sums = ", SUM(n) AS n, SUM(hi) AS hi, SUM(lo) AS lo"
-        live_sums = f", COUNT(*) AS n,{_HI_LO}"
+        live_sums = f", COUNT(*) AS n,{HI_LO}"
         # Totals per (wallet, farm, kind) and the series per bucket: few rows either way.
         totals = "SELECT address, NULLIF(farm_id, '') AS farm_id, kind"
         by_kind = " GROUP BY 1, 2, 3"

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from collectors.models.chain import MovementKind
-from collectors.models.views import TransferEntry, WalletView
-from collectors.store.views._base import DAY_US, ReadBase
+from collectors.models.views import (
+    BalancePoint,
+    KindTotal,
+    TransferEntry,
+    WalletDetail,
+    WalletView,
+)
+from collectors.store.views._base import DAY_US, HI_LO, ReadBase
 from collectors.store.wallets import WalletStore
 
 MOVEMENT_NAMES = {
@@ -106,3 +112,35 @@ class WalletReads(ReadBase):
         if "wallets" not in await self.tables():
             return []
         return [w.label for w in await WalletStore(self._db).wallets()]
+
+    async def detail(self, address: str, now_us: int, days: int = 30) -> WalletDetail | None:
+        """One wallet (by address or label): its view, balance history and rewards by kind."""
+        found = [w for w in await self.all(now_us) if address in (w.address, w.label)]
+        if not found:
+            return None
+        wallet = found[0]
+        since = now_us - days * DAY_US
+        # The last balance of each of ~200 time slices: a chart's worth, whatever the history.
+        slice_us = max(1, days * DAY_US // 200)
+        points = await self._rows(
+            "SELECT ts_us, free, reserved FROM wallet_balances WHERE id IN (SELECT MAX(id)"
+            " FROM wallet_balances WHERE address = ? AND ts_us >= ? AND ts_us <= ?"
+            " GROUP BY ts_us / ?) ORDER BY ts_us",
+            (wallet.address, since, now_us, slice_us),
+        )
+        kinds = await self._rows(
+            f"SELECT kind, COUNT(*) AS n,{HI_LO} FROM chain_rewards"
+            " WHERE address = ? AND ts_us >= ? AND ts_us <= ? GROUP BY kind ORDER BY kind",
+            (wallet.address, since, now_us),
+        )
+        return WalletDetail(
+            wallet=wallet,
+            balance_history=tuple(
+                BalancePoint(r["ts_us"], int(r["free"]) + int(r["reserved"])) for r in points
+            ),
+            rewards_by_kind=tuple(
+                KindTotal(r["kind"], int(r["n"]), int(r["hi"]) * 10**9 + int(r["lo"]))
+                for r in kinds
+            ),
+            history_since_us=since,
+        )

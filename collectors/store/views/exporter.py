@@ -1,0 +1,113 @@
+"""What the Prometheus exporter shows: counters cosmos derives that no endpoint exposes."""
+
+from __future__ import annotations
+
+from collectors.models.views import ExportSnapshot, FarmExport
+from collectors.store.views._base import DAY_US, ReadBase
+from collectors.store.views.rewards import RewardReads
+
+
+class ExportReads(ReadBase):
+    async def snapshot(self, now_us: int) -> ExportSnapshot:
+        tables = await self.tables()
+        totals, chain = await RewardReads(self._db).totals_since(0, now_us)
+        day = await self._rows(
+            "SELECT farm_id, outcome, COUNT(*) AS n FROM rewards INDEXED BY rewards_ts_cover"
+            " WHERE ts_us >= ? AND ts_us <= ? GROUP BY 1, 2",
+            (now_us - DAY_US, now_us),
+        )
+        won_24h: dict[str, int] = {}
+        misses_24h: dict[str, dict[str, int]] = {}
+        for r in day:
+            if r["outcome"] == "signed":
+                won_24h[r["farm_id"]] = int(r["n"])
+            else:
+                misses_24h.setdefault(r["farm_id"], {})[r["outcome"]] = int(r["n"])
+        farms = []
+        for r in await self._rows(
+            "SELECT f.farm_id, IFNULL(fr.name, '') AS farmer, IFNULL(fr.host, '') AS host"
+            " FROM farms f LEFT JOIN farmer fr ON fr.id = f.farmer_id ORDER BY f.farm_id"
+        ):
+            fid = r["farm_id"]
+            won, missed = totals.get(fid, [0, 0])
+            amount, blocks, votes = chain.get(fid, [0, 0, 0])
+            misses = misses_24h.get(fid, {})
+            farms.append(
+                FarmExport(
+                    farm_id=fid,
+                    farmer=r["farmer"],
+                    host=r["host"],
+                    won=won,
+                    missed=missed,
+                    blocks=blocks,
+                    votes=votes,
+                    amount=amount,
+                    misses_24h=tuple(sorted(misses.items())),
+                    won_24h=won_24h.get(fid, 0),
+                    missed_24h=sum(misses.values()),
+                )
+            )
+        return ExportSnapshot(
+            now_us=now_us,
+            farms=tuple(farms),
+            wallets=await self._balances(tables),
+            open_alerts=tuple(
+                (r["rule"], r["severity"], int(r["n"]))
+                for r in await self._rows(
+                    "SELECT rule, severity, COUNT(*) AS n FROM alert_state"
+                    " WHERE phase IN ('firing', 'clearing') GROUP BY 1, 2"
+                )
+            )
+            if "alert_state" in tables
+            else (),
+            source_lag=await self._lag(tables, now_us),
+            outbox=tuple(
+                (r["state"], int(r["n"]))
+                for r in await self._rows(
+                    "SELECT state, COUNT(*) AS n FROM outbox WHERE state IN ('pending', 'dead')"
+                    " GROUP BY 1"
+                )
+            ),
+            signed_not_credited=None,
+        )
+
+    async def _balances(self, tables: frozenset[str]) -> tuple[tuple[str, str, int], ...]:
+        if not {"wallets", "wallet_balances"} <= tables:
+            return ()
+        rows = await self._rows(
+            "SELECT w.address, w.label, b.free, b.reserved FROM wallets w JOIN wallet_balances b"
+            " ON b.id = (SELECT MAX(id) FROM wallet_balances WHERE address = w.address)"
+            " ORDER BY w.label"
+        )
+        return tuple((r["address"], r["label"], int(r["free"]) + int(r["reserved"])) for r in rows)
+
+    async def _lag(
+        self, tables: frozenset[str], now_us: int
+    ) -> tuple[tuple[str, str, str, float], ...]:
+        """Seconds since the newest stored line of each log source (by its own time stamps),
+        since each metrics endpoint last answered, and since each wallet's last balance."""
+        out = [
+            ("log", r["key"], r["role"], (now_us - r["last_us"]) / 1e6)
+            for r in await self._rows(
+                "SELECT key, role, IFNULL(last_ts_us, updated_us) AS last_us FROM log_sources"
+                " ORDER BY key"
+            )
+        ]
+        if "metrics_targets" in tables:
+            out += [
+                ("metrics", r["label"], r["kind"], (now_us - r["last_us"]) / 1e6)
+                for r in await self._rows(
+                    "SELECT label, kind, last_ok_us AS last_us FROM metrics_targets"
+                    " WHERE last_ok_us IS NOT NULL ORDER BY label"
+                )
+            ]
+        if {"wallets", "wallet_balances"} <= tables:
+            out += [
+                ("wallet", r["label"], "wallet", (now_us - r["last_us"]) / 1e6)
+                for r in await self._rows(
+                    "SELECT w.label, (SELECT MAX(ts_us) FROM wallet_balances b"
+                    " WHERE b.address = w.address) AS last_us FROM wallets w ORDER BY w.label"
+                )
+                if r["last_us"] is not None
+            ]
+        return tuple(out)
