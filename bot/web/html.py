@@ -12,7 +12,8 @@ STYLE = """
 *{box-sizing:border-box}body{margin:0;font:15px/1.45 system-ui,sans-serif;color:var(--fg);
 background:var(--bg)}header{background:#1d2430;color:#fff;padding:.5rem 1rem;display:flex;
 flex-wrap:wrap;gap:1rem;align-items:center}header a{color:#fff;text-decoration:none}
-header .brand{font-weight:700}main{max-width:1100px;margin:0 auto;padding:1rem}
+header .brand{font-weight:700}nav a{margin-right:1rem}
+main{max-width:1100px;margin:0 auto;padding:1rem}
 h1{font-size:1.4rem;margin:.2rem 0 1rem}h2{font-size:1.1rem;margin:1.5rem 0 .5rem}
 a{color:var(--accent)}.tiles{display:grid;grid-template-columns:repeat(auto-fit,minmax(140px,1fr));
 gap:.6rem}.tile{background:var(--card);border:1px solid var(--line);border-radius:8px;
@@ -24,7 +25,7 @@ td.num,th.num{text-align:right}.muted{color:var(--muted)}.bad{color:var(--missed
 dt{color:var(--muted)}dd{margin:0;overflow-wrap:anywhere}
 .chart{margin:.5rem 0;background:var(--card);border:1px solid var(--line);border-radius:8px;
 padding:.5rem}.chart svg{width:100%;height:auto}
-.chart text{font-size:11px;fill:var(--muted)}.axis{stroke:var(--line)}.won{fill:var(--won);
+.chart text{font-size:13px;fill:var(--muted)}.axis{stroke:var(--line)}.won{fill:var(--won);
 color:var(--won)}.missed{fill:var(--missed);color:var(--missed)}.line{stroke:var(--accent);
 stroke-width:2}.legend{margin:.2rem 0;font-size:.85rem}.periods a{margin-right:.6rem}
 footer{color:var(--muted);font-size:.8rem;padding:1rem;text-align:center}

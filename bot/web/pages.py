@@ -131,7 +131,7 @@ def _entries(entries: Sequence[RewardEntry], when: When) -> list[list[str]]:
             esc(when(e.ts_us)),
             link("/farms/", e.farm_id, text=short_id(e.farm_id)) if e.farm_id else "",
             esc(e.outcome.replace("_", " ")),
-            _num(e.slot),
+            "" if e.slot is None else _num(e.slot),
             esc(e.detail or ""),
         ]
         for e in entries

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-WIDTH = 600
-HEIGHT = 160
-PAD_LEFT = 40
+WIDTH = 1000
+HEIGHT = 220
+PAD_LEFT = 48
 PAD_BOTTOM = 20
 
 

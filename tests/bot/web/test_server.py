@@ -241,11 +241,14 @@ async def test_metrics_are_the_stores_figures(seeded: Database, clock: FakeClock
             conn,
             AlertState(Rule.FARM_ERROR, "f", Phase.FIRING, severity=Severity.ERROR, opened_us=now),
         )
-    async with serving(seeded, clock) as base, aiohttp.ClientSession() as session:
-        async with session.get(base + "/metrics") as r:
-            assert r.status == 200
-            assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
-            text = await r.text()
+    async with (
+        serving(seeded, clock) as base,
+        aiohttp.ClientSession() as session,
+        session.get(base + "/metrics") as r,
+    ):
+        assert r.status == 200
+        assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        text = await r.text()
     samples = {
         (s.name, tuple(sorted(s.labels.items()))): s.value
         for family in text_string_to_metric_families(text)
