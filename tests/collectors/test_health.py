@@ -13,7 +13,6 @@ import pytest
 from aiohttp import web
 
 from bot.web.server import WebServer
-
 from collectors.alerts.engine import build_alert_engine
 from collectors.clock import FakeClock
 from collectors.format import short_id

@@ -3,14 +3,45 @@
 from __future__ import annotations
 
 from collectors.models.views import ExportSnapshot, FarmExport
+from collectors.store.database import Database
 from collectors.store.views._base import DAY_US, ReadBase
 from collectors.store.views.rewards import RewardReads
 
+Totals = tuple[dict[str | None, list[int]], dict[str, list[int]]]
+
 
 class ExportReads(ReadBase):
+    def __init__(self, db: Database) -> None:
+        super().__init__(db)
+        self._rewards = RewardReads(db)
+        # All-time totals of the settled weeks and days change only when the rollups are summed
+        # again: kept between scrapes, keyed by the rollups' version.
+        self._settled: tuple[tuple[object, ...], Totals] | None = None
+
+    async def all_time_totals(self, now_us: int) -> Totals:
+        """Per farm [won, missed] and [AI3, blocks, votes] since the first row."""
+        weeks_end, split = await self._rewards.settled_spans(0, now_us)
+        key = (weeks_end, split, await self._rewards.rollup_version())
+        if self._settled is None or self._settled[0] != key:
+            self._settled = (key, await self._rewards.span_totals((0, weeks_end, split, split)))
+        settled = self._settled[1]
+        live = await self._rewards.span_totals((split, split, split, now_us))
+        counts: dict[str | None, list[int]] = {}
+        chain: dict[str, list[int]] = {}
+        for part_counts, part_chain in (settled, live):
+            for farm, values in part_counts.items():
+                counts[farm] = [
+                    a + b for a, b in zip(counts.get(farm, [0, 0]), values, strict=True)
+                ]
+            for farm, values in part_chain.items():
+                chain[farm] = [
+                    a + b for a, b in zip(chain.get(farm, [0, 0, 0]), values, strict=True)
+                ]
+        return counts, chain
+
     async def snapshot(self, now_us: int) -> ExportSnapshot:
         tables = await self.tables()
-        totals, chain = await RewardReads(self._db).totals_since(0, now_us)
+        totals, chain = await self.all_time_totals(now_us)
         day = await self._rows(
             "SELECT farm_id, outcome, COUNT(*) AS n FROM rewards INDEXED BY rewards_ts_cover"
             " WHERE ts_us >= ? AND ts_us <= ? GROUP BY 1, 2",
@@ -111,3 +142,7 @@ class ExportReads(ReadBase):
                 if r["last_us"] is not None
             ]
         return tuple(out)
+
+
+def _add(a: list[int], b: list[int]) -> list[int]:
+    return [x + y for x, y in zip(a, b, strict=True)]

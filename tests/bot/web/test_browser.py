@@ -122,7 +122,7 @@ async def expected_figures(db: Database, path: str) -> dict[str, str]:
                     " AND ts_us >= ?",
                     address,
                     kind,
-                    now - 30 * DAY_US,
+                    (now // DAY_US - 29) * DAY_US,
                 )
             )
     elif path.startswith("/rewards"):

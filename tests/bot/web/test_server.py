@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import aiohttp
 import pytest
 
 from collectors.clock import FakeClock
+from collectors.models.views import Scope
 from collectors.settings import SettingsError, load_settings
 from collectors.store.database import Database
 from collectors.store.views import DAY_US, ViewStore, period_us
+from collectors.store.wipe import WipeStore
 from tests.bot.seed import WALLET, farm_id, seed, seed_chain, seed_node
 from tests.bot.web.helpers import TOKEN, bearer, serving
 
@@ -275,3 +278,63 @@ async def test_metrics_are_the_stores_figures(seeded: Database, clock: FakeClock
     assert value("cosmos_ingest_lag_seconds", kind="wallet", source="main", role="wallet") == 0
     assert ("cosmos_farm_win_ratio_24h", ()) not in samples  # only with farm labels
     assert any(name == "cosmos_farm_win_ratio_24h" for name, _ in samples)
+
+
+GRAFANA_JSON = Path(__file__).resolve().parents[3] / "docs" / "grafana-cosmos.json"
+
+
+async def test_grafana_dashboard_uses_only_exported_metrics(
+    seeded: Database, clock: FakeClock
+) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    dashboard = json.loads(GRAFANA_JSON.read_text())
+    used = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"\bcosmos_\w+", target["expr"])
+    }
+    async with (
+        serving(seeded, clock) as base,
+        aiohttp.ClientSession() as session,
+        session.get(base + "/metrics") as r,
+    ):
+        text = await r.text()
+    families = list(text_string_to_metric_families(text))
+    exported = {f.name for f in families} | {s.name for f in families for s in f.samples}
+    assert used, "the dashboard queries nothing"
+    assert used <= exported, used - exported
+
+
+async def test_metrics_follow_late_rows_and_wipes(seeded: Database, clock: FakeClock) -> None:
+    """All-time totals of settled days are kept between scrapes; a late row or a wipe shows."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    async def won(base: str, session: aiohttp.ClientSession) -> dict[str, float]:
+        async with session.get(base + "/metrics") as r:
+            text = await r.text()
+        return {
+            s.labels["farm_id"]: s.value
+            for f in text_string_to_metric_families(text)
+            for s in f.samples
+            if s.name == "cosmos_farm_rewards_total" and s.labels["outcome"] == "won"
+        }
+
+    clock.advance(5 * 86_400)  # every seeded day is settled now
+    async with serving(seeded, clock) as base, aiohttp.ClientSession() as session:
+        before = await won(base, session)
+        assert before[farm_id(2)] > 0
+        assert await won(base, session) == before
+        async with seeded.transaction() as conn:  # a backfilled win, four days old
+            await conn.execute(
+                "INSERT INTO rewards (source_id, farmer_id, farm_id, ts_us, outcome, reward_key,"
+                " line_hash) SELECT source_id, farmer_id, farm_id, ?, 'signed', 99, 99"
+                " FROM rewards WHERE farm_id = ? LIMIT 1",
+                (clock.now_us() - 4 * DAY_US, farm_id(2)),
+            )
+        after = await won(base, session)
+        assert after[farm_id(2)] == before[farm_id(2)] + 1
+        await WipeStore(seeded).wipe(Scope.FARM, farm_id(2))
+        assert farm_id(2) not in await won(base, session)
+        assert (await won(base, session))[farm_id(1)] == before[farm_id(1)]
