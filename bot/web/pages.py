@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from bot.embeds import size
 from bot.web import svg
 from bot.web.html import definitions, esc, figure, link, table, tiles
 from collectors.clock import from_us
-from collectors.format import ago, ai3, duration, short_address, short_id
+from collectors.format import ago, ai3, duration, short_address, short_id, size
 from collectors.models.alerts import AlertState
 from collectors.models.views import (
     DashboardView,
