@@ -41,6 +41,12 @@ class SnapshotCollector(Collector):
             "Missed rewards per farm in the last 24 hours, by outcome",
             labels=[*FARM_LABELS, "outcome"],
         )
+        not_credited = GaugeMetricFamily(
+            "cosmos_farm_signed_not_credited_24h",
+            "Wins signed in the farmer's log in the last 24 hours that the chain has not credited"
+            " (10 min grace; farms of farmers with a watched wallet)",
+            labels=FARM_LABELS,
+        )
         win_ratio = GaugeMetricFamily(
             "cosmos_farm_win_ratio_24h",
             "Won / (won + missed) per farm in the last 24 hours (absent without chances)",
@@ -55,15 +61,11 @@ class SnapshotCollector(Collector):
             earned.add_metric(labels, f.amount / AI3)
             for outcome, n in f.misses_24h:
                 misses.add_metric([*labels, outcome], n)
+            if f.not_credited_24h is not None:
+                not_credited.add_metric(labels, f.not_credited_24h)
             if f.won_24h + f.missed_24h:
                 win_ratio.add_metric(labels, f.won_24h / (f.won_24h + f.missed_24h))
-        yield from (rewards, chain, earned, misses, win_ratio)
-        if s.signed_not_credited is not None:
-            yield GaugeMetricFamily(
-                "cosmos_signed_not_credited_wins",
-                "Wins signed in the farmer's log that the chain has not credited",
-                value=s.signed_not_credited,
-            )
+        yield from (rewards, chain, earned, misses, win_ratio, not_credited)
         balance = GaugeMetricFamily(
             "cosmos_wallet_balance_ai3",
             "Free + reserved balance of each watched wallet",

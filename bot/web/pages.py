@@ -351,6 +351,20 @@ def wallet(detail: WalletDetail, when: When) -> str:
         ],
         empty="No transfers seen.",
     )
+    movements = table(
+        ("When", "Block #", "What", "Direction", "Amount #"),
+        [
+            [
+                esc(when(m.ts_us)),
+                _num(m.block),
+                esc(m.kind or ""),
+                esc(m.direction),
+                esc(ai3(m.amount)),
+            ]
+            for m in w.movements
+        ],
+        empty="No other movements seen.",
+    )
     kinds = table(
         ("Kind", "Rewards #", "AI3 #"),
         [
@@ -366,6 +380,7 @@ def wallet(detail: WalletDetail, when: When) -> str:
                 ("Balance", figure("balance", ai3(w.balance))),
                 ("As of", esc(when(w.balance_us))),
                 ("Rewards 24 h", esc(ai3(w.rewards_24h_amount))),
+                ("Moved in / out 24 h", esc(f"{ai3(w.moved_in_24h)} / {ai3(w.moved_out_24h)}")),
             ]
         )
         + history
@@ -373,6 +388,8 @@ def wallet(detail: WalletDetail, when: When) -> str:
         + kinds
         + "<h2>Recent transfers</h2>"
         + transfers
+        + "<h2>Other movements (XDM, staking, operator income)</h2>"
+        + movements
     )
 
 

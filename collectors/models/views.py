@@ -276,6 +276,8 @@ class FarmExport:
     misses_24h: tuple[tuple[str, int], ...]  # (outcome, count)
     won_24h: int
     missed_24h: int
+    # Wins signed in the log that no chain reward was linked to; None: no watched wallet.
+    not_credited_24h: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,4 +290,3 @@ class ExportSnapshot:
     open_alerts: tuple[tuple[str, str, int], ...]  # (rule, severity, count)
     source_lag: tuple[tuple[str, str, str, float], ...]  # (kind, source, role, seconds)
     outbox: tuple[tuple[str, int], ...]  # (state, count)
-    signed_not_credited: int | None  # None: the store cannot tell yet

@@ -338,3 +338,51 @@ async def test_metrics_follow_late_rows_and_wipes(seeded: Database, clock: FakeC
         await WipeStore(seeded).wipe(Scope.FARM, farm_id(2))
         assert farm_id(2) not in await won(base, session)
         assert (await won(base, session))[farm_id(1)] == before[farm_id(1)]
+
+
+async def test_metrics_count_wins_the_chain_did_not_credit(
+    seeded: Database, clock: FakeClock
+) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    async def not_credited(base: str, session: aiohttp.ClientSession) -> dict[str, float]:
+        async with session.get(base + "/metrics") as r:
+            text = await r.text()
+        return {
+            s.labels["farm_id"]: s.value
+            for f in text_string_to_metric_families(text)
+            for s in f.samples
+            if s.name == "cosmos_farm_signed_not_credited_24h"
+        }
+
+    now = clock.now_us()
+    async with serving(seeded, clock) as base, aiohttp.ClientSession() as session:
+        assert await not_credited(base, session) == {}  # no wallet belongs to a farmer
+        async with seeded.transaction() as conn:
+            await conn.execute(
+                "UPDATE wallets SET farmer_id = (SELECT id FROM farmer WHERE name = 'alpha')"
+                " WHERE label = 'main'"
+            )
+        # Counted up to 10 minutes before the last block read (seed_chain: an hour ago).
+        async with seeded.conn.execute(
+            "SELECT r.id, r.farm_id FROM rewards r JOIN farmer fr ON fr.id = r.farmer_id"
+            " WHERE fr.name = 'alpha' AND r.outcome = 'signed' AND r.ts_us >= ?"
+            " AND r.ts_us < ? ORDER BY r.id",
+            (now - DAY_US, now - 3_600_000_000 - 600_000_000),
+        ) as cur:
+            wins = list(await cur.fetchall())
+        assert wins
+        counted = await not_credited(base, session)
+        farms = {w["farm_id"] for w in wins}
+        assert {f: n for f, n in counted.items() if n} == {
+            f: sum(1 for w in wins if w["farm_id"] == f) for f in farms
+        }
+        first = wins[0]
+        async with seeded.transaction() as conn:  # the chain credits one of them
+            await conn.execute(
+                "UPDATE chain_rewards SET reward_log_id = ? WHERE id ="
+                " (SELECT MAX(id) FROM chain_rewards)",
+                (first["id"],),
+            )
+        after = await not_credited(base, session)
+        assert after[first["farm_id"]] == counted[first["farm_id"]] - 1
