@@ -260,6 +260,16 @@ def farm(detail: FarmDetail, history: Sequence[RewardBucket], now_us: int, when:
         [[esc(when(ts)), esc(text)] for ts, text in detail.recent_errors],
         empty="No errors.",
     )
+    stages = table(
+        ("Stage", "Mean per sector #"),
+        [[esc(name), esc(f"{mean:.1f} s")] for name, mean in detail.plotting_stages],
+        empty="No plotting times (the farmer's metrics endpoint is not scraped).",
+    )
+    events = table(
+        ("When", "Event"),
+        [[esc(when(ts)), esc(text)] for ts, text in detail.recent_events],
+        empty="No farm events.",
+    )
     return (
         tiles(
             [
@@ -274,6 +284,13 @@ def farm(detail: FarmDetail, history: Sequence[RewardBucket], now_us: int, when:
         + _day_chart("Wins and misses per day, 30 days (UTC)", history)
         + "<h2>Sectors</h2>"
         + sectors
+        + (
+            f"<p>Failed to plot: {figure('sectors_failed', detail.sectors_failed)}</p>"
+            if detail.sectors_failed
+            else ""
+        )
+        + "<h2>Plotting time per stage (since the farmer started)</h2>"
+        + stages
         + "<h2>Proving (since the farmer started)</h2>"
         + proving
         + "<h2>Recent wins</h2>"
@@ -282,6 +299,8 @@ def farm(detail: FarmDetail, history: Sequence[RewardBucket], now_us: int, when:
         + table(ENTRY_HEADERS, _entries(detail.recent_misses, when), empty="No misses.")
         + "<h2>Recent errors</h2>"
         + errors
+        + "<h2>Recent farm events</h2>"
+        + events
     )
 
 
