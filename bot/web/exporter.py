@@ -42,9 +42,9 @@ class SnapshotCollector(Collector):
             labels=[*FARM_LABELS, "outcome"],
         )
         not_credited = GaugeMetricFamily(
-            "cosmos_farm_signed_not_credited_24h",
-            "Wins signed in the farmer's log in the last 24 hours that the chain has not credited"
-            " (10 min grace; farms of farmers with a watched wallet)",
+            "cosmos_farm_signed_not_credited_wins",
+            "Wins signed in the farmer's log that the chain never credited (farms of farmers"
+            " with a watched wallet; a late credit takes one off)",
             labels=FARM_LABELS,
         )
         win_ratio = GaugeMetricFamily(
@@ -61,8 +61,8 @@ class SnapshotCollector(Collector):
             earned.add_metric(labels, f.amount / AI3)
             for outcome, n in f.misses_24h:
                 misses.add_metric([*labels, outcome], n)
-            if f.not_credited_24h is not None:
-                not_credited.add_metric(labels, f.not_credited_24h)
+            if f.not_credited is not None:
+                not_credited.add_metric(labels, f.not_credited)
             if f.won_24h + f.missed_24h:
                 win_ratio.add_metric(labels, f.won_24h / (f.won_24h + f.missed_24h))
         yield from (rewards, chain, earned, misses, win_ratio, not_credited)

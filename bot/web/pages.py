@@ -223,6 +223,7 @@ def farm(detail: FarmDetail, history: Sequence[RewardBucket], now_us: int, when:
             ("Genesis", f"<code>{esc(detail.genesis_hash or '?')}</code>"),
             ("First seen", esc(when(detail.first_seen_us))),
             ("Last seen", esc(when(detail.last_seen_us))),
+            ("Signed, never credited", figure("signed_not_credited", detail.signed_not_credited)),
         ]
     )
     plotting = ""

@@ -276,8 +276,8 @@ class FarmExport:
     misses_24h: tuple[tuple[str, int], ...]  # (outcome, count)
     won_24h: int
     missed_24h: int
-    # Wins signed in the log that no chain reward was linked to; None: no watched wallet.
-    not_credited_24h: int | None = None
+    # Wins signed in the log that the chain never credited; None: no watched wallet.
+    not_credited: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,9 +7,7 @@ from collectors.store.database import Database
 from collectors.store.views._base import DAY_US, ReadBase
 from collectors.store.views.rewards import RewardReads
 
-# A win is credited a few blocks after it is signed; the wallet collector links the two within
-# its reward link window (minutes).
-CREDIT_GRACE_US = 10 * 60 * 1_000_000
+# Only a farmer with a watched wallet can have wins the chain did not credit.
 _WATCHED = "SELECT farmer_id FROM wallets WHERE farmer_id IS NOT NULL"
 
 Totals = tuple[dict[str | None, list[int]], dict[str, list[int]]]
@@ -59,7 +57,7 @@ class ExportReads(ReadBase):
                 won_24h[r["farm_id"]] = int(r["n"])
             else:
                 misses_24h.setdefault(r["farm_id"], {})[r["outcome"]] = int(r["n"])
-        uncredited = await self._not_credited(tables, now_us)
+        uncredited = await self._not_credited(tables)
         farms = []
         for r in await self._rows(
             "SELECT f.farm_id, IFNULL(fr.name, '') AS farmer, IFNULL(fr.host, '') AS host,"
@@ -83,7 +81,7 @@ class ExportReads(ReadBase):
                     misses_24h=tuple(sorted(misses.items())),
                     won_24h=won_24h.get(fid, 0),
                     missed_24h=sum(misses.values()),
-                    not_credited_24h=uncredited.get(fid, 0) if r["watched"] else None,
+                    not_credited=uncredited.get(fid, 0) if r["watched"] else None,
                 )
             )
         return ExportSnapshot(
@@ -109,24 +107,16 @@ class ExportReads(ReadBase):
             ),
         )
 
-    async def _not_credited(self, tables: frozenset[str], now_us: int) -> dict[str, int]:
-        """Per farm: wins signed in the last 24 h by a farmer with a watched wallet that no
-        chain reward was linked to (chain_rewards.reward_log_id), once the chain has been read
-        ``CREDIT_GRACE_US`` past them."""
-        if not {"wallets", "chain_rewards", "chain_blocks"} <= tables:
+    async def _not_credited(self, tables: frozenset[str]) -> dict[str, int]:
+        """Per farm: wins signed in the log that the chain never credited (uncredited_wins:
+        decided once the chain was read past them; a late credit removes the row)."""
+        if "uncredited_wins" not in tables:
             return {}
-        (last,) = await self._rows("SELECT MAX(ts_us) AS ts FROM chain_blocks")
-        if last["ts"] is None:
-            return {}
-        since = now_us - DAY_US
         rows = await self._rows(
-            "SELECT farm_id, COUNT(*) AS n FROM rewards WHERE outcome = 'signed'"
-            f" AND ts_us >= ? AND ts_us < ? AND farmer_id IN ({_WATCHED})"
-            " AND id NOT IN (SELECT reward_log_id FROM chain_rewards"
-            " WHERE ts_us >= ? AND reward_log_id IS NOT NULL) GROUP BY farm_id",
-            (since, min(now_us, int(last["ts"])) - CREDIT_GRACE_US, since - CREDIT_GRACE_US),
+            "SELECT farm_id, COUNT(*) AS n FROM uncredited_wins WHERE farm_id IS NOT NULL"
+            " GROUP BY farm_id"
         )
-        return {r["farm_id"]: int(r["n"]) for r in rows if r["farm_id"] is not None}
+        return {r["farm_id"]: int(r["n"]) for r in rows}
 
     async def _balances(self, tables: frozenset[str]) -> tuple[tuple[str, str, int], ...]:
         if not {"wallets", "wallet_balances"} <= tables:

@@ -106,6 +106,9 @@ async def expected_figures(db: Database, path: str) -> dict[str, str]:
         out["misses_24h"] = str(await scalar(db, f"{missed} AND farm_id = ?", day, farm_id))
         month = (now // DAY_US - 29) * DAY_US
         out["rewards_30d"] = str(await scalar(db, f"{signed} AND farm_id = ?", month, farm_id))
+        out["signed_not_credited"] = str(
+            await scalar(db, "SELECT COUNT(*) FROM uncredited_wins WHERE farm_id = ?", farm_id)
+        )
         states = {s.farm_id: s for s in await MetricsStore(db).latest_farm_states()}
         if farm_id in states:
             out["sectors:Plotted"] = str(states[farm_id].sectors_plotted)

@@ -343,6 +343,7 @@ async def test_metrics_follow_late_rows_and_wipes(seeded: Database, clock: FakeC
 async def test_metrics_count_wins_the_chain_did_not_credit(
     seeded: Database, clock: FakeClock
 ) -> None:
+    """From the wins the announce side decided were never credited (uncredited_wins)."""
     from prometheus_client.parser import text_string_to_metric_families
 
     async def not_credited(base: str, session: aiohttp.ClientSession) -> dict[str, float]:
@@ -352,10 +353,14 @@ async def test_metrics_count_wins_the_chain_did_not_credit(
             s.labels["farm_id"]: s.value
             for f in text_string_to_metric_families(text)
             for s in f.samples
-            if s.name == "cosmos_farm_signed_not_credited_24h"
+            if s.name == "cosmos_farm_signed_not_credited_wins"
         }
 
-    now = clock.now_us()
+    async with seeded.conn.execute(
+        "SELECT r.id, r.farm_id, r.ts_us FROM rewards r JOIN farmer fr ON fr.id = r.farmer_id"
+        " WHERE fr.name = 'alpha' AND r.outcome = 'signed' ORDER BY r.id LIMIT 3"
+    ) as cur:
+        wins = list(await cur.fetchall())
     async with serving(seeded, clock) as base, aiohttp.ClientSession() as session:
         assert await not_credited(base, session) == {}  # no wallet belongs to a farmer
         async with seeded.transaction() as conn:
@@ -363,26 +368,23 @@ async def test_metrics_count_wins_the_chain_did_not_credit(
                 "UPDATE wallets SET farmer_id = (SELECT id FROM farmer WHERE name = 'alpha')"
                 " WHERE label = 'main'"
             )
-        # Counted up to 10 minutes before the last block read (seed_chain: an hour ago).
-        async with seeded.conn.execute(
-            "SELECT r.id, r.farm_id FROM rewards r JOIN farmer fr ON fr.id = r.farmer_id"
-            " WHERE fr.name = 'alpha' AND r.outcome = 'signed' AND r.ts_us >= ?"
-            " AND r.ts_us < ? ORDER BY r.id",
-            (now - DAY_US, now - 3_600_000_000 - 600_000_000),
-        ) as cur:
-            wins = list(await cur.fetchall())
-        assert wins
-        counted = await not_credited(base, session)
-        farms = {w["farm_id"] for w in wins}
-        assert {f: n for f, n in counted.items() if n} == {
-            f: sum(1 for w in wins if w["farm_id"] == f) for f in farms
-        }
-        first = wins[0]
-        async with seeded.transaction() as conn:  # the chain credits one of them
-            await conn.execute(
-                "UPDATE chain_rewards SET reward_log_id = ? WHERE id ="
-                " (SELECT MAX(id) FROM chain_rewards)",
-                (first["id"],),
+            await conn.executemany(
+                "INSERT INTO uncredited_wins (reward_id, farm_id, ts_us, decided_us)"
+                " VALUES (?, ?, ?, ?)",
+                [(w["id"], w["farm_id"], w["ts_us"], clock.now_us()) for w in wins],
             )
+        counted = await not_credited(base, session)
+        expected = {
+            f: sum(1 for w in wins if w["farm_id"] == f) for f in {w["farm_id"] for w in wins}
+        }
+        assert {f: n for f, n in counted.items() if n} == expected
+        async with seeded.conn.execute(
+            "SELECT COUNT(*) FROM farms f JOIN farmer fr ON fr.id = f.farmer_id"
+            " WHERE fr.name = 'alpha'"
+        ) as cur:
+            (alpha_farms,) = await cur.fetchone()  # type: ignore[misc]
+        assert len(counted) == alpha_farms  # beta has no watched wallet: no series
+        async with seeded.transaction() as conn:  # a late credit takes one off
+            await conn.execute("DELETE FROM uncredited_wins WHERE reward_id = ?", (wins[0]["id"],))
         after = await not_credited(base, session)
-        assert after[first["farm_id"]] == counted[first["farm_id"]] - 1
+        assert after[wins[0]["farm_id"]] == counted[wins[0]["farm_id"]] - 1
