@@ -24,13 +24,15 @@ RUN apt-get update \
     && chown cosmos:cosmos /data
 
 USER cosmos
+# The web server (pages, API, /metrics, /healthz) on 8080; reachable from outside the container
+# only with COSMOS_WEB__HOST=0.0.0.0, which needs COSMOS_WEB__TOKEN.
 ENV COSMOS_DATABASE_PATH=/data/cosmos.db \
-    COSMOS_ALERTS__HEALTH_PORT=8080
+    COSMOS_WEB__PORT=8080
 VOLUME ["/data"]
 EXPOSE 8080
 
 HEALTHCHECK --interval=60s --timeout=5s --start-period=60s --retries=3 \
-    CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=4).status == 200 else 1)"]
+    CMD ["python", "-c", "import os, sys, urllib.request as u; t = os.environ.get('COSMOS_WEB__TOKEN'); r = u.Request('http://127.0.0.1:8080/healthz', headers={'Authorization': 'Bearer ' + t} if t else {}); sys.exit(0 if u.urlopen(r, timeout=4).status == 200 else 1)"]
 
 ENTRYPOINT ["cosmos"]
 CMD ["run"]

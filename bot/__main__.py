@@ -81,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--webhook", help="send the demo's notifications to this Discord webhook")
     demo.add_argument("--seconds", type=float, help="stop after this long (default: Ctrl+C)")
     demo.add_argument("--dir", help="keep the demo files and database in this directory")
+    demo.add_argument(
+        "--web-port", type=int, default=8477, help="serve the web pages here (0: off)"
+    )
     demo.set_defaults(handler=_lazy("bot.demo"))
     return parser
 

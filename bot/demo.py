@@ -45,6 +45,7 @@ from collectors.settings import (
     Settings,
     SettingsError,
     WalletsSettings,
+    WebSettings,
 )
 from collectors.store.alerts import AlertStore
 from collectors.store.database import Database
@@ -78,6 +79,7 @@ def demo_settings(
     farmer_url: str,
     node_url: str,
     webhook_url: str | None = None,
+    web_port: int = 0,
 ) -> Settings:
     if webhook_url is not None and "/api/webhooks/" not in webhook_url:
         raise SettingsError(
@@ -108,6 +110,7 @@ def demo_settings(
         ),
         # Alerts judged every few seconds so the demo's farm error shows up at once.
         alerts=AlertsSettings(interval_seconds=2.0, summary_enabled=False),
+        web=WebSettings(port=web_port),
     )
 
 
@@ -239,6 +242,7 @@ async def run_demo(
     webhook_url: str | None = None,
     workdir: Path | None = None,
     stop: asyncio.Event | None = None,
+    web_port: int = 0,
 ) -> DemoSummary:
     """Run the demo until ``seconds`` pass or ``stop`` is set (Ctrl+C sets it too).
 
@@ -262,6 +266,7 @@ async def run_demo(
                 farmer_url=metrics.farmer_url,
                 node_url=metrics.node_url,
                 webhook_url=webhook_url,
+                web_port=web_port,
             )
             where = "to the webhook you gave" if webhook_url else "here, on the console"
             how_long = f"for {seconds:g} s" if seconds else "until you press Ctrl+C"
@@ -274,6 +279,7 @@ async def run_demo(
                 f"  database: {settings.database_path} (a scratch copy: your own settings and"
                 " database are not used)\n"
                 f"  notifications go {where}; running {how_long}.\n"
+                + (f"  web pages: http://127.0.0.1:{web_port}/\n" if web_port else "")
             )
             out.flush()
             stop = stop or asyncio.Event()
@@ -299,6 +305,12 @@ def cli(args: argparse.Namespace) -> int:
     )
     workdir = Path(args.dir) if args.dir else None
     asyncio.run(
-        run_demo(sys.stdout, seconds=args.seconds, webhook_url=args.webhook, workdir=workdir)
+        run_demo(
+            sys.stdout,
+            seconds=args.seconds,
+            webhook_url=args.webhook,
+            workdir=workdir,
+            web_port=getattr(args, "web_port", 0),
+        )
     )
     return 0

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 
 import discord
 
-from collectors.format import ai3, every, short_address, short_id
+from collectors.format import ai3, every, short_address, short_id, size
 from collectors.models.notify import Notification, OutboxItem, Severity
 from collectors.models.views import (
     PIECE_BYTES,
@@ -65,17 +65,6 @@ def clip(text: str, limit: int) -> str:
 def when(us: int | None, style: str = "R") -> str:
     """A Discord timestamp that each reader sees in their own time zone."""
     return "never" if us is None else f"<t:{us // 1_000_000}:{style}>"
-
-
-def size(n_bytes: int | None) -> str:
-    if n_bytes is None:
-        return "?"
-    value = float(n_bytes)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.1f} {unit}" if unit != "B" else f"{int(value)} B"
-        value /= 1024
-    return f"{value:.1f} PiB"
 
 
 def plural(n: int, word: str) -> str:

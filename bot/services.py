@@ -55,6 +55,11 @@ async def build_services(settings: Settings, clock: Clock | None = None) -> Serv
     services.health = report_source(
         services.supervisor, services.collectors, services.clock, services.parts
     )
+    if settings.web_port:
+        from bot.web.server import WebServer
+
+        # Pages, API, /metrics and /healthz: started with the collectors in every mode.
+        services.collectors.append(WebServer.of(services, services.health))
     return services
 
 
@@ -113,11 +118,11 @@ def build_collectors(services: Services) -> list[Collector]:
 
         collectors.append(build_alert_engine(services.db, alerts, services.clock))
     heartbeat = alerts.heartbeat_url.get_secret_value() if alerts.heartbeat_url else None
-    if alerts.health_port is not None or heartbeat:
+    if heartbeat:
         from collectors.health import HealthServer
 
         report = report_source(
             services.supervisor, list(collectors), services.clock, services.parts
         )
-        collectors.append(HealthServer(report, port=alerts.health_port, heartbeat_url=heartbeat))
+        collectors.append(HealthServer(report, heartbeat_url=heartbeat))
     return collectors

@@ -79,6 +79,18 @@ def ago(now_us: int, then_us: int | None) -> str:
     return "never" if then_us is None else f"{duration(now_us - then_us)} ago"
 
 
+def size(n_bytes: int | None) -> str:
+    """A farm's size in binary units: ``1.8 TiB``; ``?`` when unknown."""
+    if n_bytes is None:
+        return "?"
+    value = float(n_bytes)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.1f} {unit}" if unit != "B" else f"{int(value)} B"
+        value /= 1024
+    return f"{value:.1f} PiB"
+
+
 def short_id(full_id: str) -> str:
     """A farm id (or any long id) short enough for a line: ``01HZ…7K3QXA``; short ids unchanged."""
     return full_id if len(full_id) <= 12 else f"{full_id[:4]}…{full_id[-6:]}"

@@ -1,4 +1,4 @@
-"""Self-health: what each collector last did, ``/healthz`` on 127.0.0.1, and a heartbeat ping.
+"""Self-health: what each collector last did (``/healthz`` on the web server), a heartbeat ping.
 
 cosmos is healthy while every supervised task is running and no loop has failed several times
 in a row or gone quiet. Parts that only carry news out (the Discord connection, a webhook that
@@ -11,7 +11,6 @@ unhealthy, so the far side notices when cosmos stops or gets stuck.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import json
 import logging
@@ -19,7 +18,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 import aiohttp
-from aiohttp import web
 
 from collectors.alerts.summary import local_text
 from collectors.clock import Clock
@@ -182,7 +180,8 @@ def report_source(
 
 
 class HealthServer:
-    """A collector-shaped service: the ``/healthz`` endpoint and the heartbeat loop."""
+    """A collector-shaped service: the heartbeat loop. ``/healthz`` is served by the web server
+    (bot/web), from the same :data:`ReportSource`."""
 
     name = "health"
 
@@ -190,47 +189,13 @@ class HealthServer:
         self,
         report: ReportSource,
         *,
-        port: int | None,
         heartbeat_url: str | None,
         heartbeat_seconds: float = 60.0,
-        host: str = "127.0.0.1",
     ) -> None:
         self._report = report
-        self._port = port
-        self._host = host
         self._heartbeat_url = heartbeat_url
         self._heartbeat_seconds = heartbeat_seconds
-        self._runner: web.AppRunner | None = None
         self.status = LoopStatus("heartbeat")
-        self.bound_port: int | None = None
-
-    async def handle_healthz(self, _request: web.Request) -> web.Response:
-        report = self._report()
-        return web.Response(
-            text=report.to_json(),
-            status=report.http_status,
-            content_type="application/json",
-        )
-
-    async def start_http(self) -> None:
-        if self._port is None or self._runner is not None:
-            return
-        app = web.Application()
-        app.router.add_get("/healthz", self.handle_healthz)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, self._host, self._port)
-        await site.start()
-        self._runner = runner
-        server = site._server  # the bound socket, for port 0 in tests
-        sockets = getattr(server, "sockets", None) or []
-        self.bound_port = sockets[0].getsockname()[1] if sockets else self._port
-        log.info("health endpoint on http://%s:%s/healthz", self._host, self.bound_port)
-
-    async def stop_http(self) -> None:
-        if self._runner is not None:
-            runner, self._runner = self._runner, None
-            await runner.cleanup()
 
     async def ping_once(self, session: aiohttp.ClientSession) -> bool:
         """Ping the heartbeat URL unless unhealthy (degraded still collects); True when pinged.
@@ -245,21 +210,16 @@ class HealthServer:
         return True
 
     async def run(self) -> None:
-        await self.start_http()
-        try:
-            if self._heartbeat_url is None:
-                await asyncio.Event().wait()  # serve /healthz until cancelled
-            async with aiohttp.ClientSession() as session:
+        if self._heartbeat_url is None:
+            await asyncio.Event().wait()  # nothing to ping: idle until cancelled
+        async with aiohttp.ClientSession() as session:
 
-                async def beat() -> None:
-                    await self.ping_once(session)
+            async def beat() -> None:
+                await self.ping_once(session)
 
-                await run_forever(
-                    "heartbeat", beat, interval=self._heartbeat_seconds, status=self.status
-                )
-        finally:
-            with contextlib.suppress(Exception):
-                await self.stop_http()
+            await run_forever(
+                "heartbeat", beat, interval=self._heartbeat_seconds, status=self.status
+            )
 
 
 def format_status(
@@ -277,7 +237,7 @@ def format_status(
 
     lines = [f"cosmos status at {local_text(overview.now_us, timezone)}", ""]
     if live is None:
-        lines.append("Process: not answering on /healthz (not running, or no health_port set)")
+        lines.append("Process: not answering on /healthz (not running, or COSMOS_WEB__PORT=0)")
     else:
         state = {"ok": "healthy", "degraded": "DEGRADED", "unhealthy": "UNHEALTHY"}[live.status]
         lines.append(f"Process: {state}")
@@ -326,15 +286,18 @@ def parse_report(text: str) -> HealthReport:
     )
 
 
-async def fetch_live_report(port: int | None, timeout_s: float = 2.0) -> HealthReport | None:
+async def fetch_live_report(
+    port: int | None, timeout_s: float = 2.0, *, token: str | None = None
+) -> HealthReport | None:
     """The running process's own report, if one answers on 127.0.0.1."""
-    if port is None:
+    if not port:
         return None
     url = f"http://127.0.0.1:{port}/healthz"
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
         async with (
             aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as session,
-            session.get(url) as response,
+            session.get(url, headers=headers) as response,
         ):
             return parse_report(await response.text())
     except (aiohttp.ClientError, TimeoutError, ValueError, KeyError, TypeError):
@@ -364,7 +327,8 @@ async def status_text(settings: Settings, clock: Clock) -> str:
         )
         overview = dataclasses.replace(overview, activity=(*overview.activity, seen))
     overview = dataclasses.replace(overview, activity=as_configured(overview.activity, settings))
-    live = await fetch_live_report(settings.alerts.health_port)
+    token = settings.web.token.get_secret_value() if settings.web.token else None
+    live = await fetch_live_report(settings.web_port, token=token)
     return format_status(overview, settings.alerts.timezone, live, held)
 
 

@@ -14,7 +14,15 @@ import typing
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from collectors.chain.ss58 import AddressError, normalize
@@ -314,7 +322,9 @@ class AlertsSettings(_Section):
         description="fetched every minute while healthy (a dead-man's switch)",
         examples=["https://hc-ping.com/your-check-id"],
     )
-    health_port: int | None = Field(default=None, ge=1, le=65535)
+    health_port: int | None = Field(
+        default=None, ge=1, le=65535, description="old name of COSMOS_WEB__PORT (/healthz)"
+    )
     interval_seconds: float = Field(default=30.0, gt=0, description="how often rules run")
     # Thresholds, one or more per rule.
     endpoint_down_minutes: float = Field(default=5.0, gt=0)
@@ -409,6 +419,48 @@ class AlertsSettings(_Section):
 # --- root -----------------------------------------------------------------------------------
 
 
+# --- web -------------------------------------------------------------------------------------
+
+
+def is_loopback(host: str) -> bool:
+    """True for an address only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class WebSettings(_Section):
+    """One HTTP server: the pages, the JSON API, /metrics and /healthz."""
+
+    host: str = Field(default="127.0.0.1", description="address to listen on")
+    port: int = Field(default=8477, ge=0, le=65535, description="0 turns the server off")
+    token: SecretStr | None = Field(
+        default=None, description="needed by every route (bearer header or login cookie)"
+    )
+    refresh_seconds: float = Field(default=30.0, ge=5, description="pages update this often")
+
+    @model_validator(mode="after")
+    def _token_off_loopback(self) -> WebSettings:
+        token = self.token.get_secret_value() if self.token is not None else ""
+        if self.token is not None and len(token) < 16:
+            raise ValueError(
+                "COSMOS_WEB__TOKEN is too short: use at least 16 characters, "
+                "e.g. the output of `openssl rand -hex 24`"
+            )
+        if self.port and not token and not is_loopback(self.host):
+            raise ValueError(
+                f"COSMOS_WEB__HOST={self.host} lets other machines reach the web pages and the "
+                "API, so cosmos will not start without COSMOS_WEB__TOKEN (at least 16 "
+                "characters, e.g. `openssl rand -hex 24`). Or keep COSMOS_WEB__HOST=127.0.0.1."
+            )
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="COSMOS_",
@@ -427,6 +479,14 @@ class Settings(BaseSettings):
     wallets: WalletsSettings = Field(default_factory=WalletsSettings)
     discord: DiscordSettings = Field(default_factory=DiscordSettings)
     alerts: AlertsSettings = Field(default_factory=AlertsSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
+
+    @property
+    def web_port(self) -> int:
+        """The web server's port (0: off); COSMOS_ALERTS__HEALTH_PORT still counts if set alone."""
+        if self.alerts.health_port is not None and "port" not in self.web.model_fields_set:
+            return self.alerts.health_port
+        return self.web.port
 
 
 class SettingsError(ValueError):

@@ -38,3 +38,9 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+@pytest.fixture(autouse=True)
+def _no_default_web_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests that run cosmos must not all bind the web server's default port at once."""
+    monkeypatch.setenv("COSMOS_WEB__PORT", "0")

@@ -289,3 +289,57 @@ class FarmChoice:
     farm_id: str
     farmer: str | None
     directory: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class BalancePoint:
+    ts_us: int
+    balance: int  # free + reserved
+
+
+@dataclass(frozen=True, slots=True)
+class KindTotal:
+    """Chain rewards of one kind (block, vote) over a period."""
+
+    kind: str
+    count: int
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class WalletDetail:
+    wallet: WalletView
+    balance_history: tuple[BalancePoint, ...]
+    rewards_by_kind: tuple[KindTotal, ...]
+    history_since_us: int
+
+
+@dataclass(frozen=True, slots=True)
+class FarmExport:
+    """One farm's derived counters for the Prometheus exporter (all time unless named)."""
+
+    farm_id: str
+    farmer: str
+    host: str
+    won: int
+    missed: int
+    blocks: int
+    votes: int
+    amount: int
+    misses_24h: tuple[tuple[str, int], ...]  # (outcome, count)
+    won_24h: int
+    missed_24h: int
+    # Wins signed in the log that the chain never credited; None: no watched wallet.
+    not_credited: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExportSnapshot:
+    """Everything /metrics shows, read in one go."""
+
+    now_us: int
+    farms: tuple[FarmExport, ...]
+    wallets: tuple[tuple[str, str, int], ...]  # (address, label, balance)
+    open_alerts: tuple[tuple[str, str, int], ...]  # (rule, severity, count)
+    source_lag: tuple[tuple[str, str, str, float], ...]  # (kind, source, role, seconds)
+    outbox: tuple[tuple[str, int], ...]  # (state, count)

@@ -45,7 +45,8 @@ def settings_for(tmp_path: Path, fake: FakeDiscord, **discord: Any) -> Settings:
         database_path=tmp_path / "cosmos.db",
         farmer_name="alpha",
         logs={"files": [{"path": str(log), "role": "farmer"}]},
-        alerts={"health_port": free_port(), "summary_enabled": False},
+        alerts={"summary_enabled": False},
+        web={"port": free_port()},
         discord={
             "token": TOKEN,
             "guild_id": GUILD_ID,
@@ -78,7 +79,7 @@ async def events_stored(settings: Settings) -> int:
 
 
 async def healthz(settings: Settings) -> tuple[int, dict[str, Any]]:
-    url = f"http://127.0.0.1:{settings.alerts.health_port}/healthz"
+    url = f"http://127.0.0.1:{settings.web_port}/healthz"
     async with aiohttp.ClientSession() as session, session.get(url) as response:
         return response.status, json.loads(await response.text())
 

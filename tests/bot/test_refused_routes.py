@@ -34,8 +34,8 @@ def settings_for(tmp_path: Path, fake: FakeDiscord, port: int) -> Settings:
         webhook_url=fake.webhook_url(),
         webhooks={"alerts": fake.webhook_url(7001, "alerts")},
     )
-    alerts = settings.alerts.model_copy(update={"health_port": port})
-    return settings.model_copy(update={"alerts": alerts})
+    web = settings.web.model_copy(update={"port": port})  # /healthz is on the web server
+    return settings.model_copy(update={"web": web})
 
 
 def calls(fake: FakeDiscord, path: str) -> int:
@@ -59,7 +59,7 @@ async def test_a_refusing_webhook_is_held_told_elsewhere_and_resumed_after_a_fix
         await eventually(lambda: any("refuses the alerts route" in t for t in titles(default)))
         await eventually(lambda: "Note t1" in ours(default))
         refused_once = calls(fake_discord, ALERTS_HOOK)
-        url = f"http://127.0.0.1:{settings.alerts.health_port}/healthz"
+        url = f"http://127.0.0.1:{settings.web_port}/healthz"
         async with aiohttp.ClientSession() as session, session.get(url) as response:
             body = json.loads(await response.text())
         # An hour later (past every backoff) the held route is still not tried again.

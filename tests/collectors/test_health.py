@@ -1,4 +1,5 @@
-"""Self-health over real HTTP on 127.0.0.1: /healthz answers, the heartbeat is pinged."""
+"""Self-health over real HTTP on 127.0.0.1: /healthz (on the web server) answers, the heartbeat
+is pinged, ``cosmos status`` asks the live process."""
 
 from __future__ import annotations
 
@@ -11,17 +12,37 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from bot.web.server import WebServer
 from collectors.alerts.engine import build_alert_engine
 from collectors.clock import FakeClock
 from collectors.format import short_id
-from collectors.health import HealthReport, HealthServer, assess, report_source, status_text
+from collectors.health import (
+    HealthReport,
+    HealthServer,
+    ReportSource,
+    assess,
+    report_source,
+    status_text,
+)
 from collectors.models.metrics import FailureKind
 from collectors.runner import LoopStatus, Supervisor
-from collectors.settings import AlertsSettings, load_settings
+from collectors.settings import AlertsSettings, WebSettings, load_settings
 from collectors.store.database import Database
+from collectors.store.views import ViewStore
+from collectors.store.wipe import WipeStore
 from tests.collectors.alerts.seed import FARM_C, NODE_TARGET, Seed
 
 MIN = 60 * 1_000_000
+TOKEN = "a-test-token-of-some-length"
+
+
+def web_server(
+    db: Database, report: ReportSource, clock: FakeClock, token: str | None = None
+) -> WebServer:
+    settings = WebSettings(token=token)
+    return WebServer(
+        settings, port=0, views=ViewStore(db), wipe=WipeStore(db), clock=clock, report=report
+    )
 
 
 class Beacon:
@@ -75,7 +96,7 @@ def test_assess_marks_stopped_failing_and_quiet_loops(clock: FakeClock) -> None:
     assert not report.healthy
 
 
-async def test_healthz_answers_200_then_503_over_http(clock: FakeClock) -> None:
+async def test_healthz_answers_200_then_503_over_http(db: Database, clock: FakeClock) -> None:
     supervisor = Supervisor()
     status = supervisor.statuses.setdefault("metrics", LoopStatus("metrics"))
     stop = asyncio.Event()
@@ -92,8 +113,8 @@ async def test_healthz_answers_200_then_503_over_http(clock: FakeClock) -> None:
         async def run(self) -> None:
             await stop.wait()
 
-    server = HealthServer(report_source(supervisor, [Named()], clock), port=0, heartbeat_url=None)
-    await server.start_http()
+    server = web_server(db, report_source(supervisor, [Named()], clock), clock)
+    await server.start()
     url = f"http://127.0.0.1:{server.bound_port}/healthz"
     try:
         async with aiohttp.ClientSession() as session:
@@ -111,7 +132,7 @@ async def test_healthz_answers_200_then_503_over_http(clock: FakeClock) -> None:
             assert body["status"] == "unhealthy"
             assert "refused" in body["collectors"][0]["last_error"]
     finally:
-        await server.stop_http()
+        await server.stop()
         await supervisor.stop()
 
 
@@ -124,7 +145,7 @@ async def test_heartbeat_pinged_only_while_healthy(
     def report() -> HealthReport:
         return HealthReport(healthy, clock.now_us(), ())
 
-    server = HealthServer(report, port=None, heartbeat_url=url)
+    server = HealthServer(report, heartbeat_url=url)
     async with aiohttp.ClientSession() as session:
         assert await server.ping_once(session)
         healthy = False
@@ -138,9 +159,7 @@ async def test_heartbeat_pinged_only_while_healthy(
 
 async def test_run_pings_the_heartbeat(beacon: tuple[Beacon, str], clock: FakeClock) -> None:
     receiver, url = beacon
-    server = HealthServer(
-        lambda: HealthReport(True, clock.now_us(), ()), port=None, heartbeat_url=url
-    )
+    server = HealthServer(lambda: HealthReport(True, clock.now_us(), ()), heartbeat_url=url)
     task = asyncio.create_task(server.run())
     try:
         await asyncio.wait_for(receiver.hit.wait(), timeout=10)
@@ -151,8 +170,9 @@ async def test_run_pings_the_heartbeat(beacon: tuple[Beacon, str], clock: FakeCl
     assert receiver.hits >= 1
 
 
+@pytest.mark.parametrize("token", [None, TOKEN])
 async def test_cosmos_status_reads_the_database_and_the_live_process(
-    db: Database, clock: FakeClock
+    db: Database, clock: FakeClock, token: str | None
 ) -> None:
     seed = Seed(db)
     now = clock.now_us()
@@ -164,17 +184,18 @@ async def test_cosmos_status_reads_the_database_and_the_live_process(
     engine = build_alert_engine(db, AlertsSettings(summary_enabled=False), clock)
     await engine.evaluate_once()
     supervisor = Supervisor()
-    server = HealthServer(report_source(supervisor, [engine], clock), port=0, heartbeat_url=None)
-    await server.start_http()
+    server = web_server(db, report_source(supervisor, [engine], clock), clock, token)
+    await server.start()
     try:
         settings = load_settings(
             None,
             database_path=db.path,
-            alerts={"health_port": server.bound_port, "timezone": "Europe/Berlin"},
+            alerts={"timezone": "Europe/Berlin"},
+            web={"port": server.bound_port, "token": token},
         )
         text = await status_text(settings, clock)
     finally:
-        await server.stop_http()
+        await server.stop()
     assert "cosmos status at 2025-06-20 10:00 CEST" in text
     assert "Process: UNHEALTHY" in text  # the engine's task is not running in this test
     assert "BAD alerts: not running" in text
@@ -218,16 +239,14 @@ async def test_cosmos_status_tells_the_truth_for_every_source(
             await stop.wait()
 
     supervisor.start("collector:metrics", OwnLoops().run())
-    server = HealthServer(
-        report_source(supervisor, [OwnLoops()], clock), port=0, heartbeat_url=None
-    )
-    await server.start_http()
+    server = web_server(db, report_source(supervisor, [OwnLoops()], clock), clock)
+    await server.start()
     address = "subEJEZpGZSuw3xg4bWGrTKJ1eUuqLhWkgis3KzL41Uks9yNq"
     try:
         settings = load_settings(
             None,
             database_path=db.path,
-            alerts={"health_port": server.bound_port},
+            web={"port": server.bound_port},
             logs={
                 "files": [
                     {"path": str(gone), "role": "farmer"},
@@ -240,7 +259,7 @@ async def test_cosmos_status_tells_the_truth_for_every_source(
         text = await status_text(settings, clock)
     finally:
         stop.set()
-        await server.stop_http()
+        await server.stop()
         await supervisor.stop()
     assert f"BAD [log] farmer {file_key('local', gone)}: the file does not exist; last line" in text
     assert f"BAD [log] node {file_key('local', fresh)}: nothing read yet" in text

@@ -12,6 +12,7 @@ from collectors.store.views._base import DAY_US, HOUR_US, WEEK_US
 from collectors.store.views.alerts import AlertReads
 from collectors.store.views.cluster import ClusterReads
 from collectors.store.views.dashboard import DashboardReads
+from collectors.store.views.exporter import ExportReads
 from collectors.store.views.farmers import FarmerReads
 from collectors.store.views.farms import FarmReads
 from collectors.store.views.nodes import NodeReads
@@ -40,3 +41,4 @@ class ViewStore:
             alerts=self.alerts,
             cluster=self.cluster,
         )
+        self.exporter = ExportReads(db)

@@ -31,6 +31,13 @@ FARM_EVENT_KINDS = ("farm_resized", "farm_exited_ok", "plot_retry")
 IN_REWARD = "outcome IN (" + ",".join(f"'{o}'" for o in REWARD_OUTCOMES) + ")"
 IN_ERROR = "kind IN (" + ",".join(f"'{k}'" for k in ERROR_KINDS) + ")"
 
+# Sum of decimal TEXT amounts (too large for SQLite integers), exact: the part above the last
+# 9 digits and the last 9 digits are summed apart; amount = hi * 10**9 + lo.
+HI_LO = (
+    " SUM(CAST(CASE WHEN length(amount) > 9 THEN substr(amount, 1, length(amount) - 9)"
+    " ELSE '0' END AS INTEGER)) AS hi, SUM(CAST(substr(amount, -9) AS INTEGER)) AS lo"
+)
+
 
 class ReadBase:
     """One area's reads over the shared connection; every method is one or a few indexed queries."""

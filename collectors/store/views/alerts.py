@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collectors.models.alerts import AlertState
-from collectors.store.alerts import AlertStore
+from collectors.models.alerts import AlertState, StatusOverview
+from collectors.store.alerts import AlertStore, status_overview
 from collectors.store.views._base import ReadBase
 
 
@@ -19,3 +19,7 @@ class AlertReads(ReadBase):
         if "alert_log" not in await self.tables():
             return []
         return await AlertStore(self._db).transitions(since_us, until_us)
+
+    async def status(self, now_us: int) -> StatusOverview:
+        """What ``cosmos status`` prints: sources' last activity, open alerts, the outbox."""
+        return await status_overview(self._db, now_us)

@@ -6,6 +6,8 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable
 
+import aiosqlite
+
 from collectors.models.metrics import FarmState
 from collectors.models.views import (
     FarmChoice,
@@ -13,6 +15,7 @@ from collectors.models.views import (
     FarmStatus,
     FarmSummary,
     ProvingStat,
+    RewardBucket,
     RewardEntry,
 )
 from collectors.store.metrics import MetricsStore
@@ -202,6 +205,39 @@ class FarmReads(ReadBase):
             recent_events=tuple((r["ts_us"], _event_text(r["kind"], r["data"])) for r in events),
             signed_not_credited=uncredited["n"],
         )
+
+    async def history(self, farm_id: str, now_us: int, days: int = 30) -> tuple[RewardBucket, ...]:
+        """Won and missed per UTC day, the last ``days`` days (today partial), oldest first."""
+        first_day = now_us // DAY_US - (days - 1)
+        rows = await self._rows(
+            f"SELECT ts_us / ? - ? AS k, SUM({IN_REWARD}) AS won, SUM(NOT {IN_REWARD}) AS missed"
+            " FROM rewards WHERE farm_id = ? AND ts_us >= ? AND ts_us <= ? GROUP BY 1",
+            (DAY_US, first_day, farm_id, first_day * DAY_US, now_us),
+        )
+        counts = {int(r["k"]): (int(r["won"]), int(r["missed"])) for r in rows}
+        return tuple(
+            RewardBucket((first_day + i) * DAY_US, *counts.get(i, (0, 0)), 0) for i in range(days)
+        )
+
+    async def recent(
+        self, now_us: int, limit: int = 10
+    ) -> tuple[tuple[RewardEntry, ...], tuple[RewardEntry, ...]]:
+        """The latest wins of every farm, and the latest misses of the last week."""
+        columns = "SELECT ts_us, outcome, farm_id, slot, detail FROM rewards"
+        wins = await self._rows(
+            f"{columns} WHERE {IN_REWARD} AND ts_us <= ? ORDER BY ts_us DESC LIMIT ?",
+            (now_us, limit),
+        )
+        misses = await self._rows(
+            f"{columns} WHERE NOT {IN_REWARD} AND ts_us >= ? AND ts_us <= ?"
+            " ORDER BY ts_us DESC LIMIT ?",
+            (now_us - 7 * DAY_US, now_us, limit),
+        )
+        return tuple(map(_entry, wins)), tuple(map(_entry, misses))
+
+
+def _entry(r: aiosqlite.Row) -> RewardEntry:
+    return RewardEntry(r["ts_us"], r["outcome"], r["farm_id"], r["slot"], r["detail"])
 
 
 def _sectors_by_state(state: FarmState | None) -> tuple[tuple[str, int], ...]:

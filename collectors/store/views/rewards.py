@@ -12,16 +12,12 @@ from collectors.models.views import (
     RewardsReport,
     WalletRewardRow,
 )
-from collectors.store.views._base import DAY_US, IN_REWARD, WEEK_US, ReadBase
+from collectors.store.views._base import DAY_US, HI_LO, IN_REWARD, WEEK_US, ReadBase
 from collectors.store.wallets import WalletStore
 
 # Days younger than this are read live: late log lines, reorgs and farm links still change them.
 SETTLE_DAYS = 2
 
-_HI_LO = (
-    " SUM(CAST(CASE WHEN length(amount) > 9 THEN substr(amount, 1, length(amount) - 9)"
-    " ELSE '0' END AS INTEGER)) AS hi, SUM(CAST(substr(amount, -9) AS INTEGER)) AS lo"
-)
 _ROLLUP_SQL = {
     "rewards": (
         "INSERT INTO reward_days (day, farm_id, farmer_id, won, missed)"
@@ -30,7 +26,7 @@ _ROLLUP_SQL = {
     ),
     "chain": (
         "INSERT INTO chain_reward_days (day, address, farm_id, kind, n, hi, lo)"
-        f" SELECT ts_us / ?1, address, IFNULL(farm_id, ''), kind, COUNT(*),{_HI_LO}"
+        f" SELECT ts_us / ?1, address, IFNULL(farm_id, ''), kind, COUNT(*),{HI_LO}"
         " FROM chain_rewards WHERE ts_us >= ?2 AND ts_us < ?3 AND kind IN ('block', 'vote')"
         " GROUP BY 1, 2, 3, 4"
     ),
@@ -178,6 +174,44 @@ class RewardReads(ReadBase):
             votes=claims["claimed_vote"] if wallet is None else 0,
         )
 
+    async def settled_spans(self, start_us: int, now_us: int) -> tuple[int, int]:
+        """(end of whole settled weeks, end of settled days) from ``start_us`` (a week start),
+        after bringing the rollups up to date; both ``start_us`` where there are none."""
+        split = start_us
+        rolled = await self.refresh_rollups(now_us)
+        if rolled is not None:
+            split = max(start_us, min(rolled, now_us))
+        weeks_end = start_us
+        if split > start_us and await self.tables() >= WEEK_TABLES:
+            weeks_end = max(start_us, split // WEEK_US * WEEK_US)
+        return weeks_end, split
+
+    async def span_totals(
+        self, spans: tuple[int, int, int, int]
+    ) -> tuple[dict[str | None, list[int]], dict[str, list[int]]]:
+        """Per farm [won, missed] and [AI3, blocks, votes] over ``spans`` (start, weeks end,
+        days end, until): weekly totals, daily totals, then rows."""
+        whole = spans[3] - spans[0] + 1  # one bucket
+        counts, _ = await self._reward_counts(spans, whole, None, series_too=False)
+        amounts, _, _ = await self._chain_rewards_report(
+            spans, whole, wallet=None, amount_by_bucket=[0], series_too=False
+        )
+        return counts, amounts
+
+    async def rollup_version(self) -> tuple[object, ...]:
+        """Changes whenever the daily or weekly totals are summed again or cleared (a wipe)."""
+        state = await self._rows(
+            "SELECT key, value, updated_us FROM bot_state WHERE key LIKE 'rollup:%' ORDER BY key"
+        )
+        tables = await self.tables()
+        # A wipe empties the tables and deletes the state: the rebuilt ones have fewer rows.
+        counts = [
+            (await self._rows(f"SELECT COUNT(*) AS n FROM {t}"))[0]["n"]
+            for t in ("reward_days", "chain_reward_days", *sorted(WEEK_TABLES))
+            if t in tables
+        ]
+        return (tuple(tuple(r) for r in state), tuple(counts))
+
     async def refresh_rollups(self, now_us: int) -> int | None:
         """Bring the daily totals up to the last settled day; returns where they end (us).
 
@@ -232,7 +266,12 @@ class RewardReads(ReadBase):
         return max(until_day, rolled_day or 0) * DAY_US
 
     async def _reward_counts(
-        self, spans: tuple[int, int, int, int], bucket_us: int, farmer_id: int | None
+        self,
+        spans: tuple[int, int, int, int],
+        bucket_us: int,
+        farmer_id: int | None,
+        *,
+        series_too: bool = True,
     ) -> tuple[dict[str | None, list[int]], list[tuple[int, int, int]]]:
         """Won and missed per farm, and per bucket: weekly totals, daily totals, then rows.
 
@@ -289,6 +328,8 @@ class RewardReads(ReadBase):
                 farm = per_farm.setdefault(r["k"], [0, 0])
                 farm[0] += int(r["won"])
                 farm[1] += int(r["missed"])
+            if not series_too:
+                continue
             series.extend(
                 (int(r["k"]), int(r["won"]), int(r["missed"]))
                 for r in await self._rows(series_sql, params)
@@ -328,6 +369,7 @@ class RewardReads(ReadBase):
         *,
         wallet: str | None,
         amount_by_bucket: list[int],
+        series_too: bool = True,
     ) -> tuple[dict[str, list[int]], list[WalletRewardRow], list[int]]:
         """Per farm [AI3, blocks, votes], per wallet AI3, and counts per bucket.
 
@@ -357,7 +399,7 @@ class RewardReads(ReadBase):
             " AND kind IN ('block', 'vote') AND (:address IS NULL OR address = :address)"
         )
         rolled_sums = ", SUM(n) AS n, SUM(hi) AS hi, SUM(lo) AS lo"
-        live_sums = f", COUNT(*) AS n,{_HI_LO}"
+        live_sums = f", COUNT(*) AS n,{HI_LO}"
         # Totals per (wallet, farm, kind) and the series per bucket: few rows either way.
         totals = "SELECT address, NULLIF(farm_id, '') AS farm_id, kind"
         by_kind = " GROUP BY 1, 2, 3"
@@ -386,6 +428,8 @@ class RewardReads(ReadBase):
         per_farm: dict[str, list[int]] = {}
         per_wallet: dict[str, list[int]] = {}
         for sql, is_series in queries:
+            if is_series and not series_too:
+                continue
             for r in await self._rows(sql, params):
                 amount = int(r["hi"]) * 10**9 + int(r["lo"])
                 n = int(r["n"])

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from collectors.models.chain import MovementKind
-from collectors.models.views import TransferEntry, WalletView
-from collectors.store.views._base import DAY_US, ReadBase
+from collectors.models.views import (
+    BalancePoint,
+    KindTotal,
+    TransferEntry,
+    WalletDetail,
+    WalletView,
+)
+from collectors.store.views._base import DAY_US, HI_LO, ReadBase
+from collectors.store.views.rewards import RewardReads
 from collectors.store.wallets import WalletStore
 
 MOVEMENT_NAMES = {
@@ -16,6 +23,8 @@ MOVEMENT_NAMES = {
     MovementKind.OPERATOR_REWARD: "operator reward",
     MovementKind.OPERATOR_TAX: "operator tax",
 }
+
+_OWN_REWARDS = "address = ? AND ts_us >= ? AND ts_us <= ? AND kind IN ('block', 'vote')"
 
 
 class WalletReads(ReadBase):
@@ -31,8 +40,16 @@ class WalletReads(ReadBase):
         for w in watched:
             balance = balances.get(w.address)
             transfers = await store.transfers(w.address, limit=10)
-            rewards = await store.chain_rewards(now_us - 7 * DAY_US, now_us + 1, address=w.address)
-            day = [r for r in rewards if (r.reward.timestamp_us or 0) >= now_us - DAY_US]
+            # The last 10 block and vote rewards of the week, newest first, and the day's sum.
+            rewards = await self._rows(
+                f"SELECT ts_us, block_number, amount FROM chain_rewards WHERE {_OWN_REWARDS}"
+                " ORDER BY ts_us DESC, block_number DESC, event_index DESC LIMIT 10",
+                (w.address, now_us - 7 * DAY_US, now_us),
+            )
+            (day,) = await self._rows(
+                f"SELECT {HI_LO} FROM chain_rewards WHERE {_OWN_REWARDS}",
+                (w.address, now_us - DAY_US, now_us),
+            )
             movements = [
                 m
                 for m in await store.movements(w.address, limit=50)
@@ -74,16 +91,16 @@ class WalletReads(ReadBase):
                     ),
                     rewards=tuple(
                         TransferEntry(
-                            ts_us=r.reward.timestamp_us,
-                            block=r.reward.block_number,
+                            ts_us=r["ts_us"],
+                            block=r["block_number"],
                             direction="in",
                             counterparty=None,
-                            amount=r.reward.amount,
+                            amount=int(r["amount"]),
                             extrinsic=None,
                         )
-                        for r in reversed(rewards[-10:])
+                        for r in rewards
                     ),
-                    rewards_24h_amount=sum(r.reward.amount for r in day),
+                    rewards_24h_amount=int(day["hi"] or 0) * 10**9 + int(day["lo"] or 0),
                     movements=tuple(
                         TransferEntry(
                             ts_us=m.timestamp_us,
@@ -106,3 +123,56 @@ class WalletReads(ReadBase):
         if "wallets" not in await self.tables():
             return []
         return [w.label for w in await WalletStore(self._db).wallets()]
+
+    async def detail(self, address: str, now_us: int, days: int = 30) -> WalletDetail | None:
+        """One wallet (by address or label): its view, balance history and rewards by kind."""
+        found = [w for w in await self.all(now_us) if address in (w.address, w.label)]
+        if not found:
+            return None
+        wallet = found[0]
+        since = (now_us // DAY_US - (days - 1)) * DAY_US  # whole UTC days, today partial
+        # The last balance of each of ~200 time slices: a chart's worth, whatever the history.
+        slice_us = max(1, days * DAY_US // 200)
+        points = await self._rows(
+            "SELECT ts_us, free, reserved FROM wallet_balances WHERE id IN (SELECT MAX(id)"
+            " FROM wallet_balances WHERE address = ? AND ts_us >= ? AND ts_us <= ?"
+            " GROUP BY ts_us / ?) ORDER BY ts_us",
+            (wallet.address, since, now_us, slice_us),
+        )
+        kinds = await self._kinds(wallet.address, since, now_us)
+        return WalletDetail(
+            wallet=wallet,
+            balance_history=tuple(
+                BalancePoint(r["ts_us"], int(r["free"]) + int(r["reserved"])) for r in points
+            ),
+            rewards_by_kind=kinds,
+            history_since_us=since,
+        )
+
+    async def _kinds(self, address: str, since_us: int, now_us: int) -> tuple[KindTotal, ...]:
+        """Block and vote rewards since ``since_us``: settled days from the daily totals."""
+        split = since_us
+        rolled = await RewardReads(self._db).refresh_rollups(now_us)
+        if rolled is not None:
+            split = max(since_us, min(rolled, now_us))
+        totals: dict[str, list[int]] = {}
+        parts = [
+            (
+                "SELECT kind, SUM(n) AS n, SUM(hi) AS hi, SUM(lo) AS lo FROM chain_reward_days"
+                " WHERE address = ? AND day >= ? AND day < ? GROUP BY kind",
+                (address, since_us // DAY_US, split // DAY_US),
+            )
+        ]
+        parts.append(
+            (
+                f"SELECT kind, COUNT(*) AS n,{HI_LO} FROM chain_rewards WHERE address = ?"
+                " AND ts_us >= ? AND ts_us <= ? AND kind IN ('block', 'vote') GROUP BY kind",
+                (address, split, now_us),
+            )
+        )
+        for sql, params in parts if split > since_us else parts[1:]:
+            for r in await self._rows(sql, params):
+                total = totals.setdefault(r["kind"], [0, 0])
+                total[0] += int(r["n"])
+                total[1] += int(r["hi"] or 0) * 10**9 + int(r["lo"] or 0)
+        return tuple(KindTotal(kind, n, amount) for kind, (n, amount) in sorted(totals.items()))
