@@ -49,6 +49,8 @@ async def keys(db: Database, rule: str) -> list[str]:
     async with db.conn.execute("SELECT dedupe_key FROM outbox ORDER BY id") as cur:
         out = []
         for (key,) in await cur.fetchall():
+            if not key.startswith("alert:"):
+                continue  # reward announcements and other messages
             _, r, rest = key.split(":", 2)
             subject, _, what = rest.rpartition(":")
             if r == rule:
