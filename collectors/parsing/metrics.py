@@ -500,6 +500,8 @@ def parse_node_metrics(text: str, cache: LineCache | None = None) -> NodeSnapsho
     counters: dict[str, float] = {}
     matched = 0
     for name, labels, value in _samples(text, NODE_NAMES, cache):
+        if not math.isfinite(value):
+            continue  # NaN or an infinity: no height, count or time to show
         matched += 1
         chain = labels.get("chain", chain)
         count = _count(value)

@@ -351,6 +351,8 @@ def vars_of(value: object) -> list[object]:
         'subspace_farmer_farm_sectors_total_Sectors{farm_id="a",state="Plotted"} +Inf\n',
         'substrate_block_height{status="best"} NaN\nsubstrate_sub_libp2p_peers_count Inf\n',
         'substrate_block_height{status="best"} 1e400\n',
+        'substrate_number_leaves{chain="a"} NaN\nsubstrate_block_height{status="best"} 5\n',
+        'substrate_process_start_time_seconds 1e400\nsubstrate_block_height{status="best"} 5\n',
         'substrate_block_height{status="best" 5\n',
         'substrate_block_height{status="best"} 5 notatimestamp\n',
         "\x00\x01",
