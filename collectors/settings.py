@@ -440,18 +440,25 @@ class WebSettings(_Section):
     host: str = Field(default="127.0.0.1", description="address to listen on")
     port: int = Field(default=8477, ge=0, le=65535, description="0 turns the server off")
     token: SecretStr | None = Field(
-        default=None, description="needed by every route (bearer header or login cookie)"
+        default=None,
+        description="needed by every route (bearer header or login cookie)",
+        examples=["0123456789abcdef0123456789abcdef"],
     )
     refresh_seconds: float = Field(default=30.0, ge=5, description="pages update this often")
+
+    @field_validator("token")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError(
+                "is too short: use at least 16 characters, e.g. the output of "
+                "`openssl rand -hex 24`"
+            )
+        return value
 
     @model_validator(mode="after")
     def _token_off_loopback(self) -> WebSettings:
         token = self.token.get_secret_value() if self.token is not None else ""
-        if self.token is not None and len(token) < 16:
-            raise ValueError(
-                "COSMOS_WEB__TOKEN is too short: use at least 16 characters, "
-                "e.g. the output of `openssl rand -hex 24`"
-            )
         if self.port and not token and not is_loopback(self.host):
             raise ValueError(
                 f"COSMOS_WEB__HOST={self.host} lets other machines reach the web pages and the "
