@@ -145,9 +145,11 @@ async def main() -> None:
         log, db, out_path = Path(tmp) / "farmer.log", Path(tmp) / "cosmos.db", Path(tmp) / "out"
         now = time.time()
         log.write_text(header(now - 7200) + signed_line(now - 3600, 1))  # history
+        env_file = Path(tmp) / "cosmos.env"  # empty: everything comes from the environment
+        env_file.write_text("")
         out = out_path.open("wb")
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "--env-file", os.devnull, "run",
+            sys.executable, "-m", "bot", "--env-file", str(env_file), "run",
             env=cosmos_env(fake, node, log, db, args.env), cwd=REPO, stdout=out, stderr=out,
         )  # fmt: skip
         out.close()

@@ -6,6 +6,7 @@ through the real discord.py client in test_reorg_corrections and test_win_announ
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 
@@ -13,10 +14,10 @@ import aiohttp
 import pytest
 
 from bot.delivery import DeliveryLoop
-from bot.notifiers import ConsoleNotifier, Notifier, WebhookNotifier
+from bot.notifiers import ConsoleNotifier, Notifier, Outgoing, Sent, WebhookNotifier
 from collectors.clock import FakeClock
 from collectors.corrections import reorg_correction
-from collectors.models.notify import Notification, Severity, Topic
+from collectors.models.notify import Delivered, Notification, Severity, Topic
 from collectors.store.bot_state import BotStateStore
 from collectors.store.database import Database
 from collectors.store.outbox import OutboxStore, edit_in, retract_in
@@ -136,3 +137,44 @@ async def test_a_deleted_message_is_not_edited_again_and_again(
         await edit(db, clock, "win:1", "Block reward", "credit")
         await drain(loop_for(db, clock, notifier), clock)
     assert await outbox.counts() == {"sent": 1, "dead": 1}
+
+
+class InFlight:
+    """Holds the first send until released, so the fact can be undone while it is in flight."""
+
+    target = "slow"
+
+    def __init__(self) -> None:
+        self.started = asyncio.Event()
+        self.release = asyncio.Event()
+        self.sent: list[str] = []
+        self.updated: list[tuple[str | None, str]] = []
+
+    async def send(self, message: Outgoing) -> Sent:
+        self.started.set()
+        await self.release.wait()
+        self.sent.append(message.text)
+        return Sent(self.target, str(len(self.sent)))
+
+    async def update(self, delivered: Delivered, message: Outgoing) -> None:
+        self.updated.append((delivered.message_id, message.text))
+
+
+async def test_a_fact_undone_while_its_message_was_in_flight_is_still_corrected(
+    db: Database, clock: FakeClock
+) -> None:
+    outbox = OutboxStore(db)
+    await outbox.enqueue(dataclasses.replace(win("t:1"), topic=Topic.TRANSFERS), clock.now_us())
+    notifier = InFlight()
+    loop = loop_for(db, clock, notifier)  # type: ignore[arg-type]
+    task = asyncio.create_task(loop.iteration())
+    await notifier.started.wait()
+    async with db.transaction() as conn:  # the reorg is noticed while Discord is answering
+        await retract_in(conn, ["t:1"], clock.now_us(), reorg_correction)
+    notifier.release.set()
+    await task
+    await drain(loop, clock)
+    assert len(notifier.sent) == 2
+    assert "Correction (chain reorg)" in notifier.sent[1]
+    assert notifier.updated == [("1", notifier.updated[0][1])]
+    assert "~~Reward signed by farm-1~~" in notifier.updated[0][1]

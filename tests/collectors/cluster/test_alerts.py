@@ -46,7 +46,9 @@ def engine(db: Database, clock: FakeClock) -> AlertEngine:
 
 async def keys(db: Database, rule: str) -> list[str]:
     """``<subject>:<transition>`` of each message of a rule (opening time left out)."""
-    async with db.conn.execute("SELECT dedupe_key FROM outbox ORDER BY id") as cur:
+    async with db.conn.execute(
+        "SELECT dedupe_key FROM outbox WHERE dedupe_key LIKE 'alert:%' ORDER BY id"
+    ) as cur:
         out = []
         for (key,) in await cur.fetchall():
             if not key.startswith("alert:"):
