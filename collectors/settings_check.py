@@ -176,7 +176,7 @@ def _by_type(annotation: Any, field: FieldInfo | None) -> Any:
     if annotation in (int, float):
         return _number(annotation, field)
     if annotation is SecretStr:
-        return "your-secret"
+        return "a-long-random-secret-such-as-openssl-rand-hex-24"
     if annotation is Path:
         return "/path/to/file"
     return "text"
