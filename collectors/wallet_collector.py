@@ -6,8 +6,10 @@ Two supervised loops share one :class:`~collectors.sources.chain.ChainClient`:
   below it as settled and process them in order by number (head polls skip heights; filling by
   number does not). Each block's parent hash must be the last processed block's hash; if not, a
   reorg happened: walk back to the fork point, delete what the abandoned blocks stored (and their
-  unsent notifications) and continue on the new branch. After downtime the follower resumes from
-  the last processed block, at most ``lookback_blocks`` back; older blocks are stored as a gap.
+  unsent notifications) and continue on the new branch. Processed blocks are kept for that walk
+  until the node's finalized head passes them and they are ``keep_blocks`` old. After downtime
+  the follower resumes from the last processed block, at most ``lookback_blocks`` back; older
+  blocks are stored as a gap.
   Blocks far behind the head (catch-up) and a new wallet's scan-back are stored, not announced.
 * balances — every ``balance_poll_seconds`` one ``query_multi`` for all wallets at the hash of
   the settled head, stored with that block's number and hash, so a balance is only ever
@@ -51,7 +53,7 @@ from collectors.models.notify import Notification, Severity, Topic
 from collectors.parsing.chain import extract_activity
 from collectors.runner import LoopStatus, run_forever
 from collectors.settings import WalletsSettings
-from collectors.sources.chain import ChainClient
+from collectors.sources.chain import ChainClient, ChainError
 from collectors.store.farmers import FarmerStore
 from collectors.store.wallets import WalletConfig, WalletStore
 
@@ -59,6 +61,10 @@ log = logging.getLogger(__name__)
 
 _US = 1_000_000
 _RELINK_WINDOW_US = 3_600 * _US
+# Unfinalized blocks are kept for reorg walks, but never more than this many: a node whose
+# finality is stuck must not grow the table without end. A week of 6 s blocks is a few MB of
+# rows and far deeper than any reorg a live chain makes.
+MAX_KEPT_BLOCKS = 100_800
 
 
 @dataclass
@@ -84,6 +90,7 @@ class WalletCollector:
         explorer_url: str,
         batch_blocks: int = 200,
         keep_blocks: int = 1_000,
+        max_kept_blocks: int = MAX_KEPT_BLOCKS,
     ) -> None:
         self._settings = settings
         self._store = store
@@ -93,6 +100,8 @@ class WalletCollector:
         self._explorer = explorer_url.rstrip("/")
         self._batch = batch_blocks
         self._keep_blocks = max(keep_blocks, settings.settle_depth + 10)
+        self._max_kept_blocks = max(max_kept_blocks, self._keep_blocks)
+        self._finality_unread = False
         self._large_out = to_planck(settings.large_transfer_ai3)
         self._link_window_us = int(settings.reward_link_seconds * _US)
         self.status = LoopStatus("wallets: blocks")
@@ -235,12 +244,29 @@ class WalletCollector:
             done = number
         self._report_progress(done, plan.target, best)
         if done >= plan.start:
-            await self._store.prune_blocks(done - self._keep_blocks)
+            await self._store.prune_blocks(await self._prune_below(done))
         if plan.start <= done < plan.target:
             return 0.0
         if await self._scan_back_step():
             return 0.0
         return None
+
+    async def _prune_below(self, done: int) -> int:
+        """Forget blocks below this: only those finalized and ``keep_blocks`` old (capped)."""
+        below = done - self._keep_blocks
+        try:
+            finalized = await self._chain.finalized_number()
+        except ChainError as exc:
+            if not self._finality_unread:
+                log.debug(
+                    "wallets: finalized head not read (%s); keeping the last %d blocks only",
+                    exc,
+                    self._keep_blocks,
+                )
+                self._finality_unread = True
+            return below
+        self._finality_unread = False
+        return max(min(below, finalized), done - self._max_kept_blocks)
 
     def _watched_at(self, number: int) -> frozenset[str]:
         if not self._starts or self._starts[-1][0] <= number:
@@ -268,15 +294,17 @@ class WalletCollector:
             )
 
     async def _walk_back(self, target: int) -> None:
-        """Find the highest processed block still on the best chain and forget those above it."""
+        """Find the highest processed block still on the best chain and forget those above it.
+
+        Every block still stored is a candidate (those not yet finalized are all kept).
+        """
         last = await self._store.last_block()
         if last is None:
             return
         stored: dict[int, str] = {}
         canonical: dict[int, str] = {}
         found: int | None = None
-        lowest = max(0, last.number - self._keep_blocks)
-        for number in range(last.number, lowest - 1, -1):
+        for number in range(last.number, -1, -1):
             block = await self._store.block(number)
             if block is None:
                 break

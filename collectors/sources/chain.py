@@ -153,6 +153,18 @@ class ChainClient:
 
         return await self._submit(lambda: self._with_client(read))
 
+    async def finalized_number(self) -> int:
+        """The number of the node's finalized head: blocks at or below it are never reorganised."""
+
+        def read(s: SubstrateInterface) -> int:
+            block_hash = self._rpc(s, "chain_getFinalizedHead", [])
+            header = self._rpc(s, "chain_getHeader", [block_hash]) if block_hash else None
+            if not header:
+                raise ChainError("the node returned no finalized block header")
+            return int(header["number"], 16)
+
+        return await self._submit(lambda: self._with_client(read))
+
     async def canonical_hash(self, number: int) -> str | None:
         return await self._submit(
             lambda: self._with_client(lambda s: self._rpc(s, "chain_getBlockHash", [number]))

@@ -265,13 +265,15 @@ class FakeChain:
 
     ``balances`` is the state at the best block: a test may change it directly (money moving
     with no event at all); each new block applies its events' balance changes to it and keeps
-    a copy, so a balance read at an older block's hash is what it was then.
+    a copy, so a balance read at an older block's hash is what it was then. ``finalized`` is
+    the number ``chain_getFinalizedHead`` answers (genesis unless a test sets it).
     """
 
     blocks: dict[str, FakeBlock] = field(default_factory=dict)
     canonical: list[str] = field(default_factory=list)
     balances: dict[bytes, Balance] = field(default_factory=dict)
     start_ms: int = 1_750_406_400_000
+    finalized: int = 0
     _salt: int = 0
 
     def _new_hash(self, number: int, branch: int) -> str:
@@ -466,7 +468,7 @@ class FakeRpcNode:
                 number = int(number, 16)
             return chain.canonical[number] if 0 <= number < len(chain.canonical) else None
         if method == "chain_getFinalizedHead":
-            return chain.canonical[0]
+            return chain.canonical[min(chain.finalized, len(chain.canonical) - 1)]
         if method == "chain_getHeader":
             block = self._block(params[0] if params else None)
             if block is None:

@@ -17,7 +17,7 @@ from collectors.sources.chain import ChainClient
 from collectors.store.database import Database
 from collectors.store.farmers import FarmerStore
 from collectors.store.wallets import WalletStore
-from collectors.wallet_collector import WalletCollector
+from collectors.wallet_collector import MAX_KEPT_BLOCKS, WalletCollector
 from tests.conftest import CHAIN
 from tests.fakes.rpc_node import FakeChain, FakeRpcNode
 
@@ -73,7 +73,12 @@ def wallets_settings(url: str, **overrides: Any) -> WalletsSettings:
 
 
 async def make_rig(
-    db: Database, node: FakeRpcNode, clock: FakeClock, keep_blocks: int = 1_000, **overrides: Any
+    db: Database,
+    node: FakeRpcNode,
+    clock: FakeClock,
+    keep_blocks: int = 1_000,
+    max_kept_blocks: int = MAX_KEPT_BLOCKS,
+    **overrides: Any,
 ) -> Rig:
     settings = wallets_settings(node.url, **overrides)
     client = ChainClient(settings.rpc_urls, timeout=5, first_backoff=0.01, max_backoff=0.05)
@@ -87,6 +92,7 @@ async def make_rig(
         explorer_url="https://autonomys.subscan.io",
         batch_blocks=50,
         keep_blocks=keep_blocks,
+        max_kept_blocks=max_kept_blocks,
     )
     return Rig(collector, client, store, node, clock)
 

@@ -427,6 +427,7 @@ async def test_reorg_deeper_than_the_kept_blocks_is_reported_as_a_gap(
         abandoned = [
             node.chain.add_block([transfer(STRANGER_KEY, ALICE_KEY, n)]) for n in range(25)
         ]
+        node.chain.finalized = 30  # finality passed them, so only the last 10 are kept
         await rig.follow_until_idle()  # through 34
         node.chain.reorg(12, [[] for _ in range(30)])  # the branch forks 22 blocks down
         await rig.follow_until_idle()
