@@ -41,7 +41,6 @@ from collectors.models.alerts import (
 )
 from collectors.models.chain import (
     Direction,
-    IncidentKind,
     Movement,
     MovementKind,
     OperatorIncident,
@@ -50,6 +49,7 @@ from collectors.models.notify import Severity
 from collectors.settings import AlertsSettings
 from collectors.store.cluster_alerts import cluster_inputs
 from collectors.store.database import Database
+from collectors.store.wallets import incident_of
 
 _STATE_COLUMNS = (
     "rule, subject, phase, since_us, opened_us, last_notified_us, reminders, clear_since_us,"
@@ -784,16 +784,7 @@ class AlertInputReader:
         if "operator_incidents" not in tables:
             return []
         return [
-            OperatorIncident(
-                address=r["address"],
-                operator_id=r["operator_id"],
-                kind=IncidentKind(r["kind"]),
-                detail=r["detail"],
-                block_number=r["block_number"],
-                block_hash=r["block_hash"],
-                event_index=r["event_index"],
-                timestamp_us=r["ts_us"],
-            )
+            incident_of(r)
             for r in await self.rows(
                 "SELECT * FROM operator_incidents WHERE ts_us >= ? ORDER BY block_number",
                 (since_us,),

@@ -424,19 +424,7 @@ class WalletStore:
             "SELECT * FROM operator_incidents WHERE ts_us >= ? ORDER BY block_number, event_index",
             (since_us,),
         ) as cur:
-            return [
-                OperatorIncident(
-                    address=r["address"],
-                    operator_id=r["operator_id"],
-                    kind=IncidentKind(r["kind"]),
-                    detail=r["detail"],
-                    block_number=r["block_number"],
-                    block_hash=r["block_hash"],
-                    event_index=r["event_index"],
-                    timestamp_us=r["ts_us"],
-                )
-                for r in await cur.fetchall()
-            ]
+            return [incident_of(r) for r in await cur.fetchall()]
 
     async def chain_rewards(
         self,
@@ -581,6 +569,20 @@ def _snapshot(row: aiosqlite.Row) -> BalanceSnapshot:
         reserved=int(row["reserved"]),
         frozen=int(row["frozen"]),
         block_hash=row["block_hash"],
+    )
+
+
+def incident_of(row: aiosqlite.Row) -> OperatorIncident:
+    """An ``operator_incidents`` row as its model (the alert inputs read them too)."""
+    return OperatorIncident(
+        address=row["address"],
+        operator_id=row["operator_id"],
+        kind=IncidentKind(row["kind"]),
+        detail=row["detail"],
+        block_number=row["block_number"],
+        block_hash=row["block_hash"],
+        event_index=row["event_index"],
+        timestamp_us=row["ts_us"],
     )
 
 
