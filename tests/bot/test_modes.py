@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ from collectors.store.database import Database
 from collectors.store.outbox import OutboxStore
 from tests.bot.conftest import BOT_OPTIONS, TOKEN, bot_settings, make_bot, make_settings
 from tests.bot.helpers import eventually
+from tests.bot.helpers import running as run_cosmos
 from tests.bot.seed import seed
 from tests.fakes.discord_api import CHANNEL_ID, OTHER_CHANNEL_ID, FakeDiscord
 
@@ -51,15 +51,8 @@ async def outbox_counts(settings: Settings) -> dict[str, int]:
         return await OutboxStore(db).counts()
 
 
-@asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[asyncio.Task[None]]:
-    stop = asyncio.Event()
-    task = asyncio.create_task(app.run(settings, stop, bot_options=BOT_OPTIONS))
-    try:
-        yield task
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 10)
+def running(settings: Settings) -> AbstractAsyncContextManager[asyncio.Task[None]]:
+    return run_cosmos(settings, BOT_OPTIONS)
 
 
 def test_mode_is_chosen_from_the_settings(tmp_path: Path) -> None:

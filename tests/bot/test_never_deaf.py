@@ -10,8 +10,7 @@ import json
 import logging
 import shutil
 import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from collectors.settings import Settings
 from collectors.store.database import Database
 from tests.bot.conftest import TOKEN
 from tests.bot.helpers import eventually
+from tests.bot.helpers import running as run_cosmos
 from tests.bot.test_modes import enqueue, outbox_counts
 from tests.fakes.discord_api import CHANNEL_ID, GUILD_ID, FakeDiscord
 
@@ -58,15 +58,8 @@ def settings_for(tmp_path: Path, fake: FakeDiscord, **discord: Any) -> Settings:
     )
 
 
-@asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[asyncio.Task[None]]:
-    stop = asyncio.Event()
-    task = asyncio.create_task(app.run(settings, stop, bot_options=OPTIONS))
-    try:
-        yield task
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 10)
+def running(settings: Settings) -> AbstractAsyncContextManager[asyncio.Task[None]]:
+    return run_cosmos(settings, OPTIONS)
 
 
 async def events_stored(settings: Settings) -> int:
