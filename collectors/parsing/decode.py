@@ -297,6 +297,19 @@ class LineDecoder:
             return self._feed_lines(data, self._max_raw, self._json_entry)
         return self._feed_lines(data, self.max_line_bytes, self._plain_line)
 
+    @property
+    def holds_partial(self) -> bool:
+        """Bytes of an unfinished line or frame are held (or an over-long line is being cut)."""
+        return bool(
+            self._buf
+            or self._skipping
+            or self._held_cut is not None
+            or self._json_parts
+            or self._frame_left
+            or any(self._frame_lines.values())
+            or any(self._frame_skipping.values())
+        )
+
     def flush(self) -> list[DecodedLine]:
         """End of input: emit whatever partial line is held."""
         out: list[DecodedLine] = []
@@ -371,7 +384,8 @@ class LineDecoder:
                 self._bound(limit)
                 return out
             self._buf += data[start:nl]
-            raw = bytes(self._buf)
+            # Cut as a line read in one piece is: the held start may be short, the end not.
+            raw = bytes(self._buf[:limit]) if len(self._buf) > limit else bytes(self._buf)
             self._offset += len(self._buf) + 1
             self._buf.clear()
             start = nl + 1

@@ -359,3 +359,19 @@ def test_parse_rfc3339_is_the_uncached_parse(
     assert parse_rfc3339_us(value) == expected
     assert parse_rfc3339_us(value) == expected
     assert parse_rfc3339_us(value[:-1]) == _reference_rfc3339_us(value[:-1])
+
+
+@pytest.mark.parametrize("framing", [Framing.PLAIN, Framing.JSON_FILE])
+@pytest.mark.parametrize("cut", [1, 100, 250, 330])
+def test_an_over_long_line_is_cut_the_same_wherever_the_read_splits_it(
+    framing: Framing, cut: int
+) -> None:
+    """The held start of a line was short enough, so its end went through uncut (a line of
+    a whole read's size stored from a log whose lines were bounded to 240 bytes)."""
+    line = b"2025-06-20T08:00:00.000000000Z " + b"x" * 300 + b"\n"
+    data = json_entry(line.decode()) if framing is Framing.JSON_FILE else line
+    whole = LineDecoder(framing, max_line_bytes=240).feed(data)
+    split = LineDecoder(framing, max_line_bytes=240)
+    pieces = split.feed(data[:cut]) + split.feed(data[cut:])
+    assert [x.text for x in pieces] == [x.text for x in whole]
+    assert all(len(x.text.encode()) <= 240 for x in whole)
