@@ -4,6 +4,8 @@ It implements what the SDK calls to find containers and read their logs: ``/_pin
 ``/version`` (API version negotiation), ``/containers/json``, ``/containers/{id}/json`` and
 ``/containers/{id}/logs`` with ``follow``, ``since``, ``until``, ``tail``, ``timestamps``,
 ``stdout``/``stderr``: multiplexed 8-byte frames for non-TTY containers, raw bytes for TTY ones.
+As dockerd does (``httputils.WriteLogStream`` flushes after every message), each log message is
+an HTTP chunk of its own; the chunks are written to the socket in bulk so the fake keeps up.
 
 The server runs on its own event loop in a background thread, so both blocking test code and
 async tests can drive it; every helper method is thread-safe. A follow stream ends when the
@@ -27,6 +29,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from aiohttp import web
+from aiohttp.http_writer import StreamWriter
 
 API_VERSION = "1.45"
 MIN_API_VERSION = "1.24"
@@ -455,7 +458,10 @@ class FakeDockerEngine:
             }
         )
         response.enable_chunked_encoding()
-        await response.prepare(request)
+        writer = await response.prepare(request)
+        # The chunk framing is written here, one chunk per message as dockerd sends it.
+        assert isinstance(writer, StreamWriter)
+        writer.chunked = False
         await self._write(response, container, backlog, timestamps, until_ns)
         while follow and container.running and not container.removed and container.run == run:
             assert self._changed is not None
@@ -470,6 +476,7 @@ class FakeDockerEngine:
                 sent = len(container.logs)
             await self._write(response, container, fresh, timestamps, until_ns)
         with contextlib.suppress(ConnectionError):
+            await response.write(b"0\r\n\r\n")
             await response.write_eof()
         return response
 
@@ -486,9 +493,12 @@ class FakeDockerEngine:
             if until_ns is not None and entry.ts_ns > until_ns:
                 continue
             payload = entry.stamped if timestamps else entry.data
+            size = len(payload) if container.tty else len(payload) + 8
+            chunk += b"%x\r\n" % size
             if not container.tty:
                 chunk += struct.pack(">BxxxL", entry.stream, len(payload))
             chunk += payload
+            chunk += b"\r\n"
             if len(chunk) >= 64 * 1024:
                 await response.write(bytes(chunk))
                 chunk.clear()

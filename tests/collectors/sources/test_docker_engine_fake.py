@@ -57,3 +57,28 @@ async def test_frames_timestamps_and_tty(tmp_path: Path) -> None:
         kind, raw = await raw_logs(engine, "tty", "stdout=1&stderr=1")
         assert kind == "application/vnd.docker.raw-stream"
         assert raw == b"colour\r\n"
+
+
+def test_each_log_message_is_a_chunk_of_its_own_as_dockerd_flushes_it(tmp_path: Path) -> None:
+    """dockerd's WriteLogStream flushes after every message: one HTTP chunk per frame. The
+    raw response, read off the socket, must be chunked that way for a bench to mean anything."""
+    import socket
+
+    with FakeDockerEngine(tmp_path) as engine:
+        engine.add_container("farmer")
+        engine.append("farmer", "one", ts_ns=1_750_406_400_000_000_001)
+        engine.append("farmer", "two", stream=2, ts_ns=1_750_406_400_000_000_002)
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.connect(str(engine.socket_path))
+            sock.sendall(
+                b"GET /v1.45/containers/farmer/logs?stdout=1&stderr=1&timestamps=1 HTTP/1.1\r\n"
+                b"Host: docker\r\nConnection: close\r\n\r\n"
+            )
+            raw = b""
+            while chunk := sock.recv(65536):
+                raw += chunk
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert b"transfer-encoding: chunked" in head.lower()
+    first = b"\x01\0\0\0\0\0\0\x23" + b"2025-06-20T08:00:00.000000001Z one\n"
+    second = b"\x02\0\0\0\0\0\0\x23" + b"2025-06-20T08:00:00.000000002Z two\n"
+    assert body == b"2b\r\n" + first + b"\r\n2b\r\n" + second + b"\r\n0\r\n\r\n"
