@@ -84,7 +84,7 @@ from collectors.models.events import (
     UnmatchedCount,
     VoteFailed,
 )
-from collectors.models.logs import LogLine, SourceRef
+from collectors.models.logs import SourceLine, SourceRef
 from collectors.parsing.cluster import PLOTTER_TIMEOUT_TEXT
 from collectors.parsing.decode import parse_rfc3339_us
 from collectors.parsing.logs import match_hot_line_re, parse_line
@@ -924,7 +924,7 @@ class LogIngestor:
             self._sources.pop(source.key, None)
             self._planned.pop(source.key, None)
 
-    async def ingest(self, source: SourceRef, lines: Sequence[LogLine]) -> IngestStats:
+    async def ingest(self, source: SourceRef, lines: Sequence[SourceLine]) -> IngestStats:
         """Parse, resolve farms, and store a batch with its end position in one transaction."""
         if not lines:
             return IngestStats(0, 0, 0)

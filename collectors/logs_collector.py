@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from collectors.clock import Clock
-from collectors.models.logs import CLUSTER_ROLES, LogLine, Role, SourceRef
+from collectors.models.logs import CLUSTER_ROLES, Role, SourceLine, SourceRef
 from collectors.runner import LoopStatus, Supervisor
 from collectors.settings import DEFAULT_CLUSTER, DockerHost, LogsSettings
 from collectors.sources.docker_logs import (
@@ -46,7 +46,7 @@ class LogSource(Protocol):
     ref: SourceRef
     backfilling: bool
 
-    def batches(self, position: str | None) -> AsyncGenerator[list[LogLine], None]: ...
+    def batches(self, position: str | None) -> AsyncGenerator[Sequence[SourceLine], None]: ...
 
     def describe_left(self) -> str | None: ...
 
@@ -58,7 +58,7 @@ class Ingestor(Protocol):
 
     async def position(self, source: SourceRef) -> str | None: ...
 
-    async def ingest(self, source: SourceRef, lines: Sequence[LogLine]) -> Any: ...
+    async def ingest(self, source: SourceRef, lines: Sequence[SourceLine]) -> Any: ...
 
 
 @dataclass(frozen=True, slots=True)

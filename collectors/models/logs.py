@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 Role = Literal["farmer", "node", "controller", "cache", "plotter"]
 #: The farming cluster's own components (a cluster farmer is a ``farmer`` with a cluster name).
@@ -37,3 +37,17 @@ class LogLine:
     text: str
     position: str
     received_us: int | None = None
+
+
+class SourceLine(Protocol):
+    """What a log source hands over per line: a :class:`LogLine`, or a source's own slotted
+    line that works its position and time out only when asked (a container's log)."""
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def position(self) -> str: ...
+
+    @property
+    def received_us(self) -> int | None: ...

@@ -18,7 +18,6 @@ import collections
 import concurrent.futures
 import ipaddress
 import logging
-import re
 import shutil
 import threading
 import time
@@ -33,8 +32,9 @@ import requests
 import urllib3.exceptions
 
 from collectors.clock import Clock
-from collectors.models.logs import LogLine, Role, SourceRef
-from collectors.parsing.decode import Framing, LineDecoder, parse_rfc3339_us
+from collectors.models.logs import Role, SourceRef
+from collectors.parsing.decode import Framing, parse_rfc3339_us
+from collectors.parsing.docker_stream import ChunkedBodyError, EngineLogDecoder, StampedLine
 from collectors.settings import FARMER_IMAGES, NODE_IMAGES, DockerHost
 
 log = logging.getLogger(__name__)
@@ -77,28 +77,6 @@ class DockerPosition:
         except ValueError:
             return None
         return cls(parts[1], ts_ns, count) if ts_ns >= 0 and count >= 0 else None
-
-
-_STAMP = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z ")
-
-
-def split_stamp(text: str) -> tuple[str, int | None]:
-    """``<RFC3339Nano> <line>`` as ``timestamps=1`` sends it -> (line, unix nanoseconds)."""
-    if text[29:31] == "Z " and text[19:20] == "." and text[10:11] == "T":
-        # Docker's fixed form, 9 fraction digits: no regex (this runs once per line).
-        fraction = text[20:29]
-        if fraction.isdecimal():
-            seconds_us = parse_rfc3339_us(text[:19] + "Z")
-            if seconds_us is not None:
-                return text[31:], seconds_us * 1000 + int(fraction)
-    match = _STAMP.match(text)
-    if match is None:
-        return text, None
-    seconds_us = parse_rfc3339_us(match.group(1) + "Z")
-    if seconds_us is None:
-        return text, None
-    fraction = (match.group(2) or "").ljust(9, "0")
-    return text[match.end() :], seconds_us * 1000 + int(fraction)
 
 
 def image_repository(image: str) -> str:
@@ -445,9 +423,12 @@ class _Channel(Generic[T]):
             self._cond.notify_all()
         return taken, weight
 
-    async def get(self, limit: int, first_wait: float, gather_wait: float) -> list[T]:
-        """Items weighing up to about ``limit``: wait ``first_wait`` for one, then up to
-        ``gather_wait`` more."""
+    async def get(
+        self, limit: int, first_wait: float, gather_wait: float, quiet: float = 0.05
+    ) -> list[T]:
+        """Items weighing up to about ``limit``: wait ``first_wait`` for one, then gather more
+        for up to ``gather_wait``, but only while the producer is busy: once nothing has come
+        for ``quiet`` seconds (a backlog read to its end, a lone live line) the batch goes."""
         # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
         # arrives just as the event is set, and the reading task would then never stop.
         try:
@@ -462,7 +443,7 @@ class _Channel(Generic[T]):
             if left <= 0:
                 break
             try:
-                async with asyncio.timeout(left):
+                async with asyncio.timeout(min(left, quiet)):
                     await self._ready.wait()
             except TimeoutError:
                 break
@@ -485,11 +466,11 @@ class _Notice:
     detail: str = ""
 
 
-_Item = list[LogLine] | _Notice  # lines go over in batches: one hand-over per read
+_Item = list[StampedLine] | _Notice  # lines go over in batches: one hand-over per read
 
 
 class DockerContainerSource:
-    """One container's log (found by name on one host), as batches of :class:`LogLine`."""
+    """One container's log (found by name on one host), as batches of :class:`StampedLine`."""
 
     def __init__(
         self,
@@ -533,7 +514,7 @@ class DockerContainerSource:
         left = max(0.0, self.clock.now_us() / 1e6 - self.last_ts_ns / 1e9)
         return f"{_span(left)} of log left"
 
-    async def batches(self, position: str | None) -> AsyncGenerator[list[LogLine], None]:
+    async def batches(self, position: str | None) -> AsyncGenerator[list[StampedLine], None]:
         """Lines after ``position`` (all of the container's log without one), forever.
 
         An empty batch is a heartbeat: the source is alive and has nothing new.
@@ -555,7 +536,7 @@ class DockerContainerSource:
         try:
             while True:
                 items = await channel.get(self.batch_lines, 1.0, self.batch_seconds)
-                lines: list[LogLine] = []
+                lines: list[StampedLine] = []
                 for item in items:
                     if isinstance(item, _Notice):
                         self._notice(item)
@@ -705,12 +686,19 @@ class _Reader:
             return False
         self._say("connected", container_id)
         tty = bool((info.get("Config") or {}).get("Tty"))
+        framing = Framing.PLAIN if tty else Framing.DOCKER_FRAMES
         try:
             body = _response_body(api, stream)
             if body is None:  # not the SDK's usual response: its own reader, payloads only
-                self._pump(stream, container_id, Framing.PLAIN)
+                self._pump(stream, container_id, Framing.PLAIN, chunked=False)
             else:
-                self._pump(body, container_id, Framing.PLAIN if tty else Framing.DOCKER_FRAMES)
+                reads, chunked = body
+                self._pump(reads, container_id, framing, chunked=chunked)
+        except ChunkedBodyError as exc:
+            # Not what a daemon sends (a proxy in between?): read again from the last line.
+            log.warning(
+                "%s: the log stream broke off (%s); reading on from the last line", src.ref.key, exc
+            )
         finally:
             with self._lock:
                 self._stream = None
@@ -744,23 +732,26 @@ class _Reader:
                 since=max(1.0, since) if since is not None else None,
                 until=upper,
             )
-            self._pump([data], container_id, Framing.PLAIN)
+            self._pump([data], container_id, Framing.PLAIN, chunked=False)
             if len(data) > WINDOW_BYTES:
                 window = max(1.0, window / 2)
             elif len(data) < WINDOW_BYTES // 4:
                 window = min(window * 2, MAX_WINDOW_SECONDS)
             lower = since = upper
 
-    def _pump(self, chunks: Iterable[bytes], container_id: str, framing: Framing) -> None:
-        """Decode the body (frames or raw bytes) and hand its lines over, a batch per read."""
-        decoder = LineDecoder(
-            framing, max_line_bytes=self.source.max_line_bytes + 40, docker_timestamps=False
-        )
+    def _pump(
+        self, chunks: Iterable[bytes], container_id: str, framing: Framing, *, chunked: bool
+    ) -> None:
+        """Decode the body and hand its lines over, a batch per read. ``chunked``: the bytes
+        still carry HTTP's chunk framing (read off the socket), else they are the payload."""
         resume = self.resume
-        skip_ts, skip_count = (resume.ts_ns, resume.lines_at_ts) if resume else (-1, 0)
-        last_ts, at_ts = (resume.ts_ns, resume.lines_at_ts) if resume else (-1, 0)
-        skipped_at_ts = 0
-        tag = f"{_POSITION_TAG}:{container_id}:"
+        decoder = EngineLogDecoder(
+            framing,
+            chunked=chunked,
+            where=f"{_POSITION_TAG}:{container_id}:",
+            max_line_bytes=self.source.max_line_bytes,
+            after=(resume.ts_ns, resume.lines_at_ts) if resume else None,
+        )
         step = max(1, min(self.source.batch_lines, self.source.queue_lines))
         pending = bytearray()
         for chunk in chunks:
@@ -768,7 +759,7 @@ class _Reader:
                 return
             data = chunk
             # The SDK's TTY reader gives a byte at a time: decode whole lines, not bytes.
-            if pending or (len(chunk) < 65536 and b"\n" not in chunk):
+            if not chunked and (pending or (len(chunk) < 65536 and b"\n" not in chunk)):
                 pending += chunk
                 if b"\n" not in chunk and len(pending) < 65536:
                     continue
@@ -776,40 +767,32 @@ class _Reader:
             # A bulk read (a TTY backlog window) is decoded a slice at a time: bounded memory.
             for at in range(0, len(data), _DECODE_BYTES):
                 piece = data[at : at + _DECODE_BYTES] if len(data) > _DECODE_BYTES else data
-                lines: list[LogLine] = []
-                for line in decoder.feed(piece):
-                    text, ts_ns = split_stamp(line.text)
-                    if ts_ns is None:
-                        ts_ns = max(last_ts, 0)
-                    if ts_ns < skip_ts:
-                        continue
-                    if ts_ns == skip_ts and skipped_at_ts < skip_count:
-                        skipped_at_ts += 1
-                        continue
-                    if ts_ns == last_ts:
-                        at_ts += 1
-                    else:
-                        last_ts, at_ts = ts_ns, 1
-                    lines.append(LogLine(text, f"{tag}{last_ts}:{at_ts}", ts_ns // 1000))
+                lines: list[StampedLine] = decoder.feed(piece)
                 if lines:
-                    self.resume = DockerPosition(container_id, last_ts, at_ts)
+                    last = lines[-1]
+                    self.resume = DockerPosition(container_id, last.ts_ns, last.nth)
                     # Never more than a batch or the queue's bound in one hand-over.
                     for start in range(0, len(lines), step):
                         part = lines[start : start + step] if len(lines) > step else lines
                         if not self.channel.put(part, len(part)):
                             return
+            if decoder.ended:
+                return  # the last chunk: the daemon ended the stream
 
 
 _DECODE_BYTES = 1 << 20
 
 
-def _response_body(api: Any, stream: Any) -> Iterable[bytes] | None:
-    """The body of a streamed logs response as the daemon sends it, a read at a time.
+def _response_body(api: Any, stream: Any) -> tuple[Iterator[bytes], bool] | None:
+    """The body of a streamed logs response, a read at a time, and whether it still carries
+    HTTP's chunk framing.
 
-    The SDK's own reader returns one frame per call with two reads each (about 6x slower than
-    reading a file); frames are taken apart by :class:`LineDecoder` instead. The socket's
-    timeout is lifted as the SDK does for a follow stream. None when the response is not the
-    SDK's usual chunked one (then its reader is used).
+    The SDK's reader returns one frame per call with two reads each, and urllib3 yields one
+    HTTP chunk per step, while dockerd sends a chunk per log line: about 6x slower than reading
+    a file. So the socket is read in bulk and :class:`EngineLogDecoder` undoes the chunking and
+    the frames in one pass. A connection file without ``read1`` (paramiko's) is read through
+    urllib3, chunk by chunk. The socket's timeout is lifted as the SDK does for a follow
+    stream. None when the response is not the SDK's usual chunked one (then its reader is used).
     """
     response = getattr(stream, "_response", None)
     raw = getattr(response, "raw", None)
@@ -819,10 +802,25 @@ def _response_body(api: Any, stream: Any) -> Iterable[bytes] | None:
         api._disable_socket_timeout(api._get_raw_response_socket(response))
     except (AttributeError, TypeError):
         return None
-    return _read_body(raw)
+    connection_file = getattr(getattr(raw, "_fp", None), "fp", None)
+    if callable(getattr(connection_file, "read1", None)):
+        return _read_socket(connection_file), True
+    return _read_chunks(raw), False
 
 
-def _read_body(raw: Any) -> Iterator[bytes]:
+def _read_socket(connection_file: Any) -> Iterator[bytes]:
+    """What the socket has, up to 64 KiB a read; a read waits only when it has nothing."""
+    while True:
+        try:
+            data = connection_file.read1(65536)
+        except (OSError, ValueError):  # closed under us (stopped), or the daemon went
+            return
+        if not data:
+            return
+        yield data
+
+
+def _read_chunks(raw: Any) -> Iterator[bytes]:
     try:
         yield from raw.stream(65536, decode_content=False)
     except urllib3.exceptions.ProtocolError:
@@ -862,5 +860,4 @@ __all__ = [
     "follow_key",
     "image_repository",
     "role_of_image",
-    "split_stamp",
 ]

@@ -13,6 +13,7 @@ import pytest
 
 from collectors.clock import FakeClock
 from collectors.models.logs import SourceRef
+from collectors.parsing.docker_stream import split_stamp
 from collectors.settings import DockerHost
 from collectors.sources.docker_logs import (
     DockerContainerSource,
@@ -22,7 +23,6 @@ from collectors.sources.docker_logs import (
     HostReachability,
     image_repository,
     role_of_image,
-    split_stamp,
 )
 from tests.collectors.sources.helpers import Follow, wait_until
 from tests.fakes.docker_engine import FakeDockerEngine
