@@ -57,9 +57,12 @@ async def write(plans: list, folder: Path) -> None:  # type: ignore[type-arg]
         farmers = FarmerStore(db)
         await farmers.ensure_primary("bench", 0)
         store = LogStore(db)
-        source = await store.source("file:local:x", "farmer", None, SystemClock().now_us())
+        now_us = SystemClock().now_us()
+        source = await store.source("file:local:x", "farmer", None, now_us)
         for p in plans:
-            await store.write(source, p.batch, 0)
+            # The real time, as cosmos ingest gives: at 0 every win would look fresh (to be
+            # announced), which an old log's never are.
+            await store.write(source, p.batch, now_us)
 
 
 def main() -> None:

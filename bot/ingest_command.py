@@ -22,12 +22,11 @@ from pathlib import Path
 from typing import TextIO
 
 from collectors.clock import Clock, SystemClock
-from collectors.ingest import IngestStats, LogIngestor
+from collectors.ingest import IngestStats, LogIngestor, PreparedBatch
 from collectors.models.events import EventKind, FarmSummary
 from collectors.models.logs import Role, SourceRef
 from collectors.parsing.decode import (
     DETECT_BYTES,
-    DecodedLine,
     Framing,
     LineDecoder,
     UnknownFormat,
@@ -35,6 +34,8 @@ from collectors.parsing.decode import (
     is_gzip,
 )
 from collectors.parsing.logs import parse_line
+from collectors.plan_process import plan_in_worker
+from collectors.plan_worker import WORKER_MIN_BYTES, PlanJob, PlanWorkerError, decoded_batches
 from collectors.settings import SettingsError, load_settings
 from collectors.sources.file_logs import (
     FINGERPRINT_BYTES,
@@ -47,6 +48,8 @@ from collectors.store.farmers import FarmerStore
 
 READ_BYTES = 1 << 20
 BATCH_LINES = 20_000
+# Smaller with a planning process: two processes each hold a batch or two (peak RSS).
+WORKER_BATCH_LINES = 10_000
 ROLE_SAMPLE_LINES = 5_000
 _NODE_KINDS = frozenset(
     {
@@ -183,7 +186,9 @@ async def _ingest_file(
     report: BackfillReport,
     progress_out: TextIO,
     *,
+    clock: Clock,
     max_line_bytes: int,
+    worker_min_bytes: int,
 ) -> FileReport:
     result = FileReport(path)
     try:
@@ -203,10 +208,15 @@ async def _ingest_file(
             result=result,
             report=report,
             progress_out=progress_out,
+            clock=clock,
             max_line_bytes=max_line_bytes,
+            worker_min_bytes=worker_min_bytes,
         )
     except OSError as exc:
         result.error = f"cannot read {path}: {exc.strerror}"
+    except PlanWorkerError as exc:
+        # What was stored stays stored; the next run goes on from there.
+        result.error = f"stopped reading {path}: {exc}"
     finally:
         if gz is not None:
             gz.close()
@@ -223,7 +233,9 @@ async def _read_and_ingest(
     result: FileReport,
     report: BackfillReport,
     progress_out: TextIO,
+    clock: Clock,
     max_line_bytes: int,
+    worker_min_bytes: int,
 ) -> None:
     def pread(size: int, at: int) -> bytes:
         return gz.pread(size, at) if gz is not None else os.pread(fd, size, at)
@@ -287,10 +299,7 @@ async def _read_and_ingest(
     read_from = 0 if framing is Framing.DOCKER_FRAMES else start
     skip_until = start if framing is Framing.DOCKER_FRAMES else 0
 
-    decoder = LineDecoder(framing, max_line_bytes=max_line_bytes, docker_timestamps=stamped)
     progress = _Progress(progress_out, path.name, size, start)
-    offset = read_from
-    pending: list[DecodedLine] = []
     writing: asyncio.Task[IngestStats] | None = None
 
     def account(stats: IngestStats) -> None:
@@ -299,43 +308,56 @@ async def _read_and_ingest(
         report.rewards_written += stats.rewards_written
         result.lines += stats.lines
 
-    async def ship(lines: list[DecodedLine]) -> None:
-        # Decoded lines go in as they are (a LogLine and its token per line would cost more
-        # than parsing it). Batch N+1 is planned while batch N is being written.
+    async def write(prepared: PreparedBatch, offset: int) -> None:
+        # Batch N+1 is planned while batch N is being written.
         nonlocal writing
-        position = f"{prefix}{read_from + lines[-1].end_offset}"
-        prepared = await ingestor.prepare(ref, lines, position)
         if writing is not None:
             account(await writing)
         writing = asyncio.create_task(ingestor.commit(prepared))
-
-    def read(at: int) -> tuple[bytes, list[DecodedLine]]:
-        data = pread(READ_BYTES, at)
-        return data, decoder.feed(data) if data else []
+        progress.update(result.lines, offset)
 
     try:
-        while True:
-            data, decoded = await asyncio.to_thread(read, offset)
-            if not data:
-                break
-            if skip_until:
-                decoded = [d for d in decoded if read_from + d.end_offset > skip_until]
-            pending.extend(decoded)
-            offset += len(data)
-            while len(pending) >= BATCH_LINES:
-                batch, pending = pending[:BATCH_LINES], pending[BATCH_LINES:]
-                await ship(batch)
-                progress.update(result.lines, offset)
-        tail = decoder.flush()
-        if skip_until:
-            tail = [d for d in tail if read_from + d.end_offset > skip_until]
-        pending.extend(tail)
-        if pending:
-            await ship(pending)
+        if gz is None and size - start >= worker_min_bytes:
+            # A long way to go: decode and plan in a second process, write here.
+            now_us = clock.now_us()
+            job = PlanJob(
+                path=path,
+                device=st.st_dev,
+                inode=st.st_ino,
+                framing=framing,
+                docker_timestamps=stamped,
+                max_line_bytes=max_line_bytes,
+                read_from=read_from,
+                skip_until=skip_until,
+                batch_lines=WORKER_BATCH_LINES,
+                read_bytes=READ_BYTES,
+                prefix=prefix,
+                cursor=await ingestor.stored_cursor(ref),
+                now_us=now_us,
+            )
+            async with plan_in_worker(job) as planned_batches:
+                async for planned in planned_batches:
+                    prepared = ingestor.adopt(ref, planned.base, planned.planned, now_us)
+                    await write(prepared, planned.offset)
+        else:
+            batches = decoded_batches(
+                pread,
+                LineDecoder(framing, max_line_bytes=max_line_bytes, docker_timestamps=stamped),
+                read_from=read_from,
+                skip_until=skip_until,
+                batch_lines=BATCH_LINES,
+                read_bytes=READ_BYTES,
+            )
+            while (item := await asyncio.to_thread(next, batches, None)) is not None:
+                lines, offset = item
+                # Decoded lines go in as they are (a LogLine and its token per line would
+                # cost more than parsing it).
+                position = f"{prefix}{read_from + lines[-1].end_offset}"
+                await write(await ingestor.prepare(ref, lines, position), offset)
     finally:
         if writing is not None:
             account(await writing)
-    progress.update(result.lines, offset, final=True)
+    progress.update(result.lines, size, final=True)
 
 
 async def backfill(
@@ -346,8 +368,12 @@ async def backfill(
     clock: Clock | None = None,
     progress: TextIO | None = None,
     max_line_bytes: int = 65536,
+    worker_min_bytes: int = WORKER_MIN_BYTES,
 ) -> BackfillReport:
-    """Ingest each file from its stored position to its end; the same path as the live pipeline."""
+    """Ingest each file from its stored position to its end; the same path as the live pipeline.
+
+    A file with at least ``worker_min_bytes`` left is decoded and planned in a second process.
+    """
     clock = clock or SystemClock()
     progress = progress or sys.stderr
     report = BackfillReport()
@@ -357,7 +383,13 @@ async def backfill(
         ingestor = LogIngestor(db, farmers, clock)
         for path in paths:
             file_report = await _ingest_file(
-                ingestor, path, report, progress, max_line_bytes=max_line_bytes
+                ingestor,
+                path,
+                report,
+                progress,
+                clock=clock,
+                max_line_bytes=max_line_bytes,
+                worker_min_bytes=worker_min_bytes,
             )
             report.files.append(file_report)
             report.lines += file_report.lines

@@ -98,15 +98,30 @@ def dump(db: Path) -> dict[str, list[list[Any]]]:
         return {table: [list(r) for r in conn.execute(sql)] for table, sql in _QUERIES.items()}
 
 
-async def stored_rows(tmp_path: Path, name: str, content: bytes) -> dict[str, list[list[Any]]]:
+async def stored_rows(
+    tmp_path: Path, name: str, content: bytes, *, second_process: bool = False
+) -> dict[str, list[list[Any]]]:
     folder = tmp_path / "in"
     folder.mkdir(exist_ok=True)
     path = folder / name.replace(" ", "_")
     path.write_bytes(content)
     db = tmp_path / f"{path.name}.db"
-    report = await backfill([path], db, "golden", clock=FakeClock(), progress=io.StringIO())
-    assert not any(f.error for f in report.files)
+    assert await ingest_once(path, db, second_process=second_process) is None
     return dump(db)
+
+
+async def ingest_once(path: Path, db: Path, *, second_process: bool = False) -> str | None:
+    """``cosmos ingest`` of one file; its error, if any."""
+    report = await backfill(
+        [path],
+        db,
+        "golden",
+        clock=FakeClock(),
+        progress=io.StringIO(),
+        # 0: every file is decoded and planned in a planning process, however short.
+        worker_min_bytes=0 if second_process else 1 << 40,
+    )
+    return report.files[0].error
 
 
 def golden() -> dict[str, Any]:
@@ -133,6 +148,15 @@ async def test_rows_are_the_golden_ones(tmp_path: Path, name: str) -> None:
     _check(name, rows)
 
 
+@pytest.mark.parametrize("name", sorted(inputs()))
+async def test_rows_are_the_golden_ones_when_planned_in_a_second_process(
+    tmp_path: Path, name: str
+) -> None:
+    """A long file is decoded and planned in a process of its own (the second core): the
+    rows it stores are the same, row for row."""
+    _check(name, await stored_rows(tmp_path, name, inputs()[name], second_process=True))
+
+
 @pytest.mark.skipif(not (SAMPLES / "FORMATS.md").is_file(), reason="../shared/samples is absent")
 @pytest.mark.parametrize("name", SHARED_SAMPLES)
 async def test_sample_rows_are_the_golden_ones(tmp_path: Path, name: str) -> None:
@@ -150,6 +174,9 @@ async def test_batch_size_changes_no_row(tmp_path: Path, monkeypatch: pytest.Mon
     (tmp_path / "b").mkdir()
     cut = await stored_rows(tmp_path / "b", "mix.json.log", content)
     assert cut == whole
+    (tmp_path / "c").mkdir()
+    apart = await stored_rows(tmp_path / "c", "mix.json.log", content, second_process=True)
+    assert apart == whole
 
 
 def test_progress_line_with_an_impossible_time_takes_the_last_one() -> None:
