@@ -129,6 +129,9 @@ class FakeDockerEngine:
         self._runner: web.AppRunner | None = None
         self._changed: asyncio.Condition | None = None
         self._last_ts_ns = 0
+        # Sent after the backlog of the next logs responses (counted down): bytes that break
+        # the chunked coding, as a misbehaving proxy in front of the daemon might.
+        self.broken_bodies = 0
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -463,6 +466,11 @@ class FakeDockerEngine:
         assert isinstance(writer, StreamWriter)
         writer.chunked = False
         await self._write(response, container, backlog, timestamps, until_ns)
+        with self._lock:
+            broken, self.broken_bodies = self.broken_bodies > 0, max(0, self.broken_bodies - 1)
+        if broken:
+            await response.write(b"not-a-chunk-size\r\n")
+            return response
         while follow and container.running and not container.removed and container.run == run:
             assert self._changed is not None
             async with self._changed:

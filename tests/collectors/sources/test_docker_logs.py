@@ -159,6 +159,28 @@ async def test_resume_skips_what_was_delivered_even_within_one_second(
         await second.stop()
 
 
+async def test_a_broken_chunked_body_is_told_and_read_again_from_the_last_line(
+    engine: FakeDockerEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Bytes that break HTTP's chunk coding (a proxy in between): one warning, a new stream
+    from the last line delivered, nothing lost and nothing twice."""
+    engine.add_container("farmer", FARMER_IMAGE)
+    engine.append("farmer", *farmer_lines(0, 3))
+    engine.broken_bodies = 1
+    follow = Follow(source(engine))
+    try:
+        assert await follow.wait_lines(3) == farmer_lines(0, 3)
+        await wait_until(lambda: len(engine.log_requests("farmer")) >= 2)
+        engine.append("farmer", *farmer_lines(3, 2))
+        assert await follow.wait_lines(5) == farmer_lines(0, 5)
+    finally:
+        await follow.stop()
+    assert [r.getMessage() for r in caplog.records if "broke off" in r.getMessage()] == [
+        "docker:local:farmer:farmer: the log stream broke off (a chunk size that is not"
+        " hexadecimal: b'not-a-chunk-size'); reading on from the last line"
+    ]
+
+
 async def test_container_restart_ends_the_stream_and_reader_reconnects(
     engine: FakeDockerEngine,
 ) -> None:
