@@ -29,7 +29,7 @@ from collectors.plan import PlannedLines, plan_batch
 
 READ_BYTES = 1 << 20
 LENGTH = struct.Struct(">I")
-# Big enough to need more than one core: below this, starting a process costs more than it buys.
+# Below this, starting a process costs what it saves (bench/bench_plan_process.py).
 WORKER_MIN_BYTES = 16 << 20
 
 
