@@ -237,6 +237,7 @@ class _Fold:
         "cache_percent",
         "cache_ts",
         "events",
+        "farm_fixes",
         "farms",
         "header",
         "index_map",
@@ -273,8 +274,21 @@ class _Fold:
         self.samples: dict[str, str] = {}
         self.unresolved = 0  # farm lines whose index no farm block had named yet
         # Rows logged for a farm index before its block named the farm (a resize is logged
-        # while the farm opens): farm index -> position in ``events``, named at its ID line.
-        self.pending: dict[int, int] = {}
+        # while the farm opens): farm index -> the row's (time, line hash), named at its ID
+        # line. Kept in the cursor: a batch (or a restart) may fall between the two.
+        self.pending: dict[int, tuple[int, int]] = {i: (t, h) for i, t, h in cursor.pending}
+        # Rows of earlier batches named now: (time, line hash, farm id).
+        self.farm_fixes: list[tuple[int, int, str]] = []
+
+    def name_waiting_row(self, row: tuple[int, int], farm_id: str) -> None:
+        """A row that waited for its farm: in this batch it is named here, else in the store."""
+        ts_us, line_hash = row
+        for at in range(len(self.events) - 1, -1, -1):
+            found = self.events[at]
+            if found.ts_us == ts_us and found.line_hash == line_hash and found.farm_id is None:
+                self.events[at] = replace(found, farm_id=farm_id)
+                return
+        self.farm_fixes.append((ts_us, line_hash, farm_id))
 
     def farm_of(self, index: int | None) -> str | None:
         return self.index_map.get(index) if index is not None else None
@@ -283,6 +297,8 @@ class _Fold:
         record = self.farms.setdefault(farm_id, {"farm_id": farm_id, "first_seen_us": ts})
         record.update(values)
         record["seen_us"] = ts
+        if "farm_index" in values:
+            record["index_seen_us"] = ts
 
     def header_farm_update(self, ts: int, values: dict[str, Any]) -> None:
         """A line of a ``Farm N:`` block: it describes the farm the block's ID line named."""
@@ -347,6 +363,7 @@ class _Fold:
             index_map=tuple(sorted(self.index_map.items())),
             cache_percent=self.cache_percent,
             cache_ts_us=self.cache_ts,
+            pending=tuple(sorted((i, t, h) for i, (t, h) in self.pending.items())),
         )
         samples = self.samples
         return LogBatch(
@@ -356,6 +373,7 @@ class _Fold:
             rewards=tuple(self.rewards),
             farms=tuple(FarmRecord(**values) for values in self.farms.values()),
             mappings=tuple(self.mappings.values()),
+            farm_fixes=tuple(self.farm_fixes),
             plots=tuple(plots.values()),
             node=NodeState(**self.node) if self.node else None,
             unmatched=tuple(
@@ -543,7 +561,7 @@ def _fold_farm_id(fold: _Fold, event: FarmIdLine, parsed: ParsedLine, ts: int, t
         fold.farm_update(event.farm_id, ts, {"farm_index": header})
         waiting = fold.pending.pop(header, None)
         if waiting is not None:
-            fold.events[waiting] = replace(fold.events[waiting], farm_id=event.farm_id)
+            fold.name_waiting_row(waiting, event.farm_id)
 
 
 def _fold_farm_resized(
@@ -551,8 +569,9 @@ def _fold_farm_resized(
 ) -> None:
     _fold_row(fold, event, parsed, ts, text)
     index = parsed.farm_index
-    if index is not None and fold.events[-1].farm_id is None:
-        fold.pending[index] = len(fold.events) - 1
+    row = fold.events[-1]
+    if index is not None and row.farm_id is None:
+        fold.pending[index] = (row.ts_us, row.line_hash)
 
 
 def _fold_genesis(fold: _Fold, event: FarmGenesis, parsed: ParsedLine, ts: int, text: str) -> None:

@@ -654,6 +654,9 @@ class FarmRecord:
     first_seen_us: int
     seen_us: int
     farm_index: int | None = None
+    # When the log gave it ``farm_index`` (its ID line): the later one wins the index. The
+    # line's own time, so that where batches (or a restart) cut a block changes nothing.
+    index_seen_us: int | None = None
     public_key: str | None = None
     genesis_hash: str | None = None
     allocated_bytes: int | None = None
@@ -715,6 +718,8 @@ class SourceCursor:
     index_map: tuple[tuple[int, str], ...] = ()
     cache_percent: float | None = None
     cache_ts_us: int | None = None
+    # Rows waiting for their farm's ID line: (farm index, row time, row line hash).
+    pending: tuple[tuple[int, int, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -727,6 +732,8 @@ class LogBatch:
     rewards: tuple[RewardRecord, ...] = ()
     farms: tuple[FarmRecord, ...] = ()
     mappings: tuple[FarmMapping, ...] = ()
+    # Rows stored by an earlier batch whose farm is named now: (time, line hash, farm id).
+    farm_fixes: tuple[tuple[int, int, str], ...] = ()
     plots: tuple[PlotState, ...] = ()
     node: NodeState | None = None
     unmatched: tuple[UnmatchedCount, ...] = ()

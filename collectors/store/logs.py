@@ -8,6 +8,7 @@ so a crash leaves either all of a batch or none of it. Inserts are ``OR IGNORE``
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 
 from collectors.models.events import (
@@ -116,7 +117,9 @@ ON CONFLICT(source_id, day) DO UPDATE SET
 """
 _UPDATE_SOURCE = """
 UPDATE log_sources SET position = ?, run_start_us = ?, header_index = ?, last_ts_us = ?,
-    cache_percent = ?, cache_ts_us = ?, lines_total = lines_total + ?, updated_us = ?
+    index_map = ?, pending_farms = ?, cache_percent = ?, cache_ts_us = ?,
+    lines_total = lines_total + ?,
+    updated_us = ?
 WHERE id = ?
 """
 
@@ -159,13 +162,16 @@ class LogStore:
             )
             async with conn.execute(
                 "SELECT id, role, farmer_id, position, run_start_us, header_index, last_ts_us,"
-                " cache_percent, cache_ts_us FROM log_sources WHERE key = ?",
+                " index_map, pending_farms, cache_percent, cache_ts_us FROM log_sources"
+                " WHERE key = ?",
                 (key,),
             ) as cur:
                 row = await cur.fetchone()
             assert row is not None
             mapping: tuple[tuple[int, str], ...] = ()
-            if row["run_start_us"] is not None:
+            if row["index_map"] is not None:
+                mapping = tuple((int(i), str(f)) for i, f in json.loads(row["index_map"]))
+            elif row["run_start_us"] is not None:  # stored before m0101: the run's map
                 async with conn.execute(
                     "SELECT farm_index, farm_id FROM farm_index_map"
                     " WHERE source_id = ? AND run_start_us = ? ORDER BY farm_index",
@@ -180,6 +186,9 @@ class LogStore:
             index_map=mapping,
             cache_percent=row["cache_percent"],
             cache_ts_us=row["cache_ts_us"],
+            pending=tuple(
+                (int(i), int(t), int(h)) for i, t, h in json.loads(row["pending_farms"] or "[]")
+            ),
         )
         return StoredSource(int(row["id"]), key, row["role"], row["farmer_id"], cursor)
 
@@ -248,12 +257,18 @@ class LogStore:
                             f.allocated_bytes,
                             f.allocated_text,
                             f.directory,
-                            f.seen_us,
+                            f.seen_us if f.index_seen_us is None else f.index_seen_us,
                             f.first_seen_us,
                             f.seen_us,
                         )
                         for f in batch.farms
                     ],
+                )
+            if batch.farm_fixes:
+                await conn.executemany(
+                    "UPDATE events SET farm_id = ?"
+                    " WHERE source_id = ? AND ts_us = ? AND line_hash = ? AND farm_id IS NULL",
+                    [(farm_id, sid, ts, h) for ts, h, farm_id in batch.farm_fixes],
                 )
             if batch.mappings:
                 await conn.executemany(
@@ -311,6 +326,9 @@ class LogStore:
                     c.run_start_us,
                     c.header_index,
                     c.last_ts_us,
+                    # Stored as it is: after a shutdown line the map outlives its run.
+                    json.dumps(c.index_map),
+                    json.dumps(c.pending),
                     c.cache_percent,
                     c.cache_ts_us,
                     batch.lines,
@@ -325,7 +343,9 @@ class LogStore:
         async with self._db.transaction() as conn:
             await conn.execute(
                 "UPDATE log_sources SET position = NULL, run_start_us = NULL,"
-                " header_index = NULL, last_ts_us = NULL, updated_us = ? WHERE id = ?",
+                " header_index = NULL, last_ts_us = NULL, index_map = NULL, pending_farms = NULL,"
+                " updated_us = ?"
+                " WHERE id = ?",
                 (now_us, source.id),
             )
 

@@ -230,3 +230,68 @@ def test_broken_json_file_entries_count_as_unmatched_with_a_sample(
     assert query(db_broken, "SELECT count(*) FROM rewards") == query(
         db_clean, "SELECT count(*) FROM rewards"
     )
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
+def _gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return True
+    return state == "Z"
+
+
+@needs_samples
+def test_ctrl_c_stops_ingest_and_its_planning_process_and_the_next_run_completes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long file is planned in a second process; Ctrl+C ends both at once, and running
+    again stores exactly what one uninterrupted run does."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from bench.farmer_log import write_log
+    from tests.collectors.test_ingest_golden import dump
+
+    monkeypatch.chdir(tmp_path)  # no .env here
+    log = tmp_path / "farmer.json.log"
+    write_log(log, 200_000, json_file=True)  # about 45 MB: well past the 16 MiB threshold
+    clean = tmp_path / "clean.db"
+    assert main(["ingest", str(log), "--db", str(clean)]) == 0
+
+    db = tmp_path / "cut.db"
+    cosmos = subprocess.Popen(
+        [sys.executable, "-m", "bot", "ingest", str(log), "--db", str(db)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (workers := _children(cosmos.pid)):
+            assert cosmos.poll() is None, "cosmos ingest ended before its planning process began"
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        time.sleep(0.2)  # some batches planned and written
+        cosmos.send_signal(signal.SIGINT)
+        assert cosmos.wait(timeout=30) == 130
+    finally:
+        cosmos.kill()
+        cosmos.wait()
+    deadline = time.monotonic() + 10
+    while not all(_gone(pid) for pid in workers):
+        assert time.monotonic() < deadline, "the planning process outlived cosmos ingest"
+        time.sleep(0.01)
+
+    assert main(["ingest", str(log), "--db", str(db)]) == 0
+    assert dump(db) == dump(clean)
