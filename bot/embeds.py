@@ -10,10 +10,9 @@ from collections.abc import Iterable, Sequence
 
 import discord
 
-from collectors.format import ai3, every, short_address, short_id, size
+from collectors.format import ai3, every, pieces, short_address, short_id, size
 from collectors.models.notify import Notification, OutboxItem, Severity
 from collectors.models.views import (
-    PIECE_BYTES,
     ClusterComponent,
     ClusterView,
     DashboardView,
@@ -479,14 +478,11 @@ def dashboard_embeds(view: DashboardView, interval_s: float = 60.0) -> list[disc
 # --- farming cluster ------------------------------------------------------------------------
 
 
-def _pieces(n: float | None) -> str:
-    return size(None if n is None else int(n * PIECE_BYTES))
+_STATE_ICONS = {"down": "🔴", "up": "🟢", "unknown": "⚪"}
 
 
 def _icon(c: ClusterComponent) -> str:
-    if c.metrics_up is False:
-        return "🔴"
-    return "🟢" if c.metrics_up or c.last_line_us is not None else "⚪"
+    return _STATE_ICONS[c.state]
 
 
 def _in_use(c: ClusterComponent) -> str | None:
@@ -511,8 +507,8 @@ def cluster_component_line(c: ClusterComponent) -> str:
         if c.plotting_errors:
             parts.append(plural(int(c.plotting_errors), "error"))
     elif c.role == "cache":
-        held = f"{_pieces(c.cache_used)} of " if c.cache_used is not None else ""
-        parts.append(f"{held}{_pieces(c.cache_total)}")
+        held = f"{pieces(c.cache_used)} of " if c.cache_used is not None else ""
+        parts.append(f"{held}{pieces(c.cache_total)}")
         if c.piece_caches is not None:
             parts.append(plural(c.piece_caches, "piece cache"))
     elif c.role == "controller":
@@ -520,7 +516,7 @@ def cluster_component_line(c: ClusterComponent) -> str:
             parts.append(f"{plural(c.farms_known, 'farm')}, {plural(c.caches_known or 0, 'cache')}")
         if c.piece_cache_capacity is not None:
             parts.append(
-                f"farmer cache {_pieces(c.piece_cache_used)} of {_pieces(c.piece_cache_capacity)}"
+                f"farmer cache {pieces(c.piece_cache_used)} of {pieces(c.piece_cache_capacity)}"
             )
     else:
         parts.append(plural(len(c.farm_ids), "farm"))
@@ -535,19 +531,17 @@ def cluster_component_line(c: ClusterComponent) -> str:
 def cluster_summary(cluster: ClusterView) -> str:
     """The dashboard's line for a cluster: its parts counted, capacity and plotting."""
     parts = [plural(len(cluster.controllers), "controller")]
-    cache_total = sum(c.cache_total or 0 for c in cluster.caches)
+    cache_total = cluster.cache_total
     parts.append(
-        plural(len(cluster.caches), "cache") + (f" ({_pieces(cache_total)})" if cache_total else "")
+        plural(len(cluster.caches), "cache") + (f" ({pieces(cache_total)})" if cache_total else "")
     )
-    used = sum(c.capacity_used or c.sectors_in_flight or 0 for c in cluster.plotters)
-    total = [c.capacity_total for c in cluster.plotters if c.capacity_total is not None]
-    plotted = sum(c.sectors_24h or 0 for c in cluster.plotters)
-    in_use = f"{used:.0f}/{sum(total):.0f} in use" if total else f"{used:.0f} in flight"
+    used, total = cluster.sectors_in_use, cluster.sectors_capacity
+    in_use = f"{used:.0f}/{total:.0f} in use" if total is not None else f"{used:.0f} in flight"
     parts.append(
-        f"{plural(len(cluster.plotters), 'plotter')} ({in_use}, {plotted} sectors in 24 h)"
+        f"{plural(len(cluster.plotters), 'plotter')}"
+        f" ({in_use}, {cluster.sectors_24h} sectors in 24 h)"
     )
-    farms = sum(len(c.farm_ids) for c in cluster.farmers)
-    parts.append(f"{plural(len(cluster.farmers), 'farmer')}, {plural(farms, 'farm')}")
+    parts.append(f"{plural(len(cluster.farmers), 'farmer')}, {plural(cluster.farm_count, 'farm')}")
     down = [c for c in cluster.components if c.metrics_up is False]
     lines = [" · ".join(parts)]
     lines += [f"🔴 {c.role} {c.name}: metrics down" for c in down]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 
 from collectors.chain.amounts import DECIMALS, SYMBOL
+from collectors.models.views import PIECE_BYTES
 
 SIGNIFICANT_BELOW_ONE = 4
 DECIMALS_FROM_ONE = 4
@@ -89,6 +90,11 @@ def size(n_bytes: int | None) -> str:
             return f"{value:.1f} {unit}" if unit != "B" else f"{int(value)} B"
         value /= 1024
     return f"{value:.1f} PiB"
+
+
+def pieces(n: float | None) -> str:
+    """A count of pieces (a cluster cache's figures) as their size: ``600.1 GiB``."""
+    return size(None if n is None else int(n * PIECE_BYTES))
 
 
 def short_id(full_id: str) -> str:

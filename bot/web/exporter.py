@@ -12,9 +12,10 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from collectors.models.views import AI3, ExportSnapshot
+from collectors.models.views import AI3, PIECE_BYTES, ClusterComponent, ExportSnapshot
 
 FARM_LABELS = ["farm_id", "farmer", "host"]
+CLUSTER_LABELS = ["cluster", "role", "host", "component"]
 
 
 class SnapshotCollector(Collector):
@@ -97,6 +98,100 @@ class SnapshotCollector(Collector):
         for state in ("pending", "dead"):
             outbox.add_metric([state], counts.get(state, 0))
         yield outbox
+        yield from cluster_families(s)
+
+
+def cluster_families(s: ExportSnapshot) -> Iterator[Metric]:
+    """The farming cluster's components, as the /cluster page and embed read them."""
+    up = GaugeMetricFamily(
+        "cosmos_cluster_component_up",
+        "1 when a cluster component's metrics endpoint answers or its log has lines, 0 when its"
+        " endpoint does not answer (absent while neither is known)",
+        labels=CLUSTER_LABELS,
+    )
+    lag = GaugeMetricFamily(
+        "cosmos_cluster_component_lag_seconds",
+        "Seconds since a cluster component was last seen: its newest stored log line or its"
+        " last answered scrape",
+        labels=CLUSTER_LABELS,
+    )
+    cache_total = GaugeMetricFamily(
+        "cosmos_cluster_cache_capacity_bytes",
+        "Bytes a cluster cache holds at most over its piece caches",
+        labels=CLUSTER_LABELS,
+    )
+    cache_used = GaugeMetricFamily(
+        "cosmos_cluster_cache_used_bytes",
+        "Bytes a cluster cache holds now (from its metrics endpoint)",
+        labels=CLUSTER_LABELS,
+    )
+    in_use = GaugeMetricFamily(
+        "cosmos_cluster_plotter_sectors_in_use",
+        "Sectors a plotter plots now: its plotting capacity in use, else requests in flight in"
+        " its log",
+        labels=CLUSTER_LABELS,
+    )
+    capacity = GaugeMetricFamily(
+        "cosmos_cluster_plotter_sectors_capacity",
+        "Sectors a plotter can plot at once (from its metrics endpoint)",
+        labels=CLUSTER_LABELS,
+    )
+    day = GaugeMetricFamily(
+        "cosmos_cluster_plotter_sectors_24h",
+        "Sectors a plotter finished in the last 24 hours (from its log)",
+        labels=CLUSTER_LABELS,
+    )
+    plotted = CounterMetricFamily(
+        "cosmos_cluster_plotter_sectors_plotted",
+        "Sectors a plotter plotted since it started (from its metrics endpoint)",
+        labels=CLUSTER_LABELS,
+    )
+    errors = CounterMetricFamily(
+        "cosmos_cluster_plotter_errors",
+        "Sectors a plotter failed to plot since it started (from its metrics endpoint)",
+        labels=CLUSTER_LABELS,
+    )
+    farms = GaugeMetricFamily(
+        "cosmos_cluster_farms",
+        "Farms a controller knows now, or a cluster farmer farms",
+        labels=CLUSTER_LABELS,
+    )
+    seen: set[tuple[str, ...]] = set()
+    for cluster in s.clusters:
+        for c in cluster.components:
+            labels = [cluster.name, c.role, c.host, c.name]
+            if tuple(labels) in seen:
+                continue  # a log and an endpoint of one name that could not be joined
+            seen.add(tuple(labels))
+            if c.state != "unknown":
+                up.add_metric(labels, 1 if c.state == "up" else 0)
+            if c.last_seen_us is not None:
+                lag.add_metric(labels, (s.now_us - c.last_seen_us) / 1e6)
+            _add(cache_total, labels, c.cache_total, PIECE_BYTES)
+            _add(cache_used, labels, c.cache_used, PIECE_BYTES)
+            _add(in_use, labels, c.sectors_in_use)
+            _add(capacity, labels, c.capacity_total)
+            _add(day, labels, c.sectors_24h)
+            _add(plotted, labels, c.sectors_total)
+            _add(errors, labels, c.plotting_errors)
+            _add(farms, labels, _farms(c))
+    yield from (up, lag, cache_total, cache_used, in_use, capacity, day, plotted, errors, farms)
+
+
+def _farms(c: ClusterComponent) -> int | None:
+    if c.role == "controller":
+        return c.farms_known
+    return len(c.farm_ids) if c.role == "farmer" else None
+
+
+def _add(
+    family: GaugeMetricFamily | CounterMetricFamily,
+    labels: list[str],
+    value: float | None,
+    scale: int = 1,
+) -> None:
+    if value is not None:
+        family.add_metric(labels, value * scale)
 
 
 def render(snapshot: ExportSnapshot) -> bytes:

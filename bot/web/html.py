@@ -21,7 +21,8 @@ padding:.6rem .8rem}.tile b{display:block;font-size:1.4rem}.scroll{overflow-x:au
 table{border-collapse:collapse;width:100%;background:var(--card)}th,td{text-align:left;
 padding:.35rem .5rem;border-bottom:1px solid var(--line);white-space:nowrap}
 td.num,th.num{text-align:right}.muted{color:var(--muted)}.bad{color:var(--missed);font-weight:600}
-.ok{color:var(--won)}dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}
+.ok{color:var(--won)}.wrap{white-space:normal;display:inline-block;min-width:12rem}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}
 dt{color:var(--muted)}dd{margin:0;overflow-wrap:anywhere}
 .chart{margin:.5rem 0;background:var(--card);border:1px solid var(--line);border-radius:8px;
 padding:.5rem}.chart svg{width:100%;height:auto}

@@ -16,7 +16,10 @@ AMOUNT_FIELDS = frozenset({"amount", "balance", "rewards_24h_amount", "total_amo
 
 def plain(value: Any, key: str | None = None) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: plain(getattr(value, f.name), f.name) for f in dataclasses.fields(value)}
+        names = [f.name for f in dataclasses.fields(value)]
+        # Derived figures a page shows (a component's state) go out with the stored ones.
+        names += getattr(type(value), "json_properties", ())
+        return {name: plain(getattr(value, name), name) for name in names}
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, dict):

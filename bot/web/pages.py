@@ -7,9 +7,11 @@ from collections.abc import Callable, Sequence
 from bot.web import svg
 from bot.web.html import definitions, esc, figure, link, table, tiles
 from collectors.clock import from_us
-from collectors.format import ago, ai3, duration, short_address, short_id, size
+from collectors.format import ago, ai3, duration, pieces, short_address, short_id, size
 from collectors.models.alerts import AlertState
 from collectors.models.views import (
+    ClusterComponent,
+    ClusterView,
     DashboardView,
     FarmDetail,
     FarmerView,
@@ -157,6 +159,34 @@ def _alert_rows(alerts: Sequence[AlertState], when: When) -> list[list[str]]:
 ALERT_HEADERS = ("Severity", "Rule", "Alert", "Detail", "Since")
 
 
+def _cluster_rows(clusters: Sequence[ClusterView]) -> list[list[str]]:
+    return [
+        [
+            link("/clusters/", c.name),
+            _num(len(c.controllers)),
+            _num(len(c.caches)),
+            esc(pieces(c.cache_total)),
+            _num(len(c.plotters)),
+            esc(_in_use(c.sectors_in_use, c.sectors_capacity)),
+            _num(len(c.farmers)),
+            _num(sum(1 for m in c.components if m.problems)),
+        ]
+        for c in clusters
+    ]
+
+
+CLUSTER_HEADERS = (
+    "Cluster",
+    "Controllers #",
+    "Caches #",
+    "Cache capacity #",
+    "Plotters #",
+    "Sectors in use #",
+    "Farmers #",
+    "With problems #",
+)
+
+
 def dashboard(
     view: DashboardView,
     alerts: Sequence[AlertState],
@@ -185,6 +215,12 @@ def dashboard(
         + table(FARMER_HEADERS, _farmer_rows(view.farmers), empty="No farmers yet.")
         + "<h2>Nodes</h2>"
         + table(NODE_HEADERS, _node_rows(view.nodes), empty="No nodes watched.")
+        + (
+            '<h2><a href="/cluster">Farming cluster</a></h2>'
+            + table(CLUSTER_HEADERS, _cluster_rows(view.clusters))
+            if view.clusters
+            else ""
+        )
         + "<h2>Wallets</h2>"
         + table(WALLET_HEADERS, _wallet_rows(view.wallets), empty="No wallets watched.")
         + "<h2>Recent wins</h2>"
@@ -489,6 +525,135 @@ def alerts(
         + table(ALERT_HEADERS, _alert_rows(open_alerts, when), empty="No open alerts.")
         + "<h2>Changes, 7 days</h2>"
         + changes
+    )
+
+
+# --- farming cluster ------------------------------------------------------------------------
+
+_STATE_CLASSES = {"up": "ok", "down": "bad", "unknown": "muted"}
+
+
+def _in_use(used: float | None, total: float | None) -> str:
+    if used is None:
+        return "?"
+    return f"{used:,.0f} of {total:,.0f}" if total is not None else f"{used:,.0f} in flight"
+
+
+def _component_cells(key: str, c: ClusterComponent, now_us: int) -> list[str]:
+    """The row's first cells: name, host, state, problems (early, to be seen on a phone), last
+    seen."""
+    state = (
+        f'<span class="{_STATE_CLASSES[c.state]}" data-figure="{esc(key)}:state">'
+        f"{esc(c.state)}</span>"
+    )
+    problems = "; ".join(c.problems)
+    shown = f'<span class="bad wrap">{esc(problems)}</span>' if problems else ""
+    return [esc(c.name), esc(c.host), state, shown, esc(ago(now_us, c.last_seen_us))]
+
+
+def _optional(key: str, value: float | None) -> str:
+    """A figure the component may not report: '?' (not compared) when it does not."""
+    return "?" if value is None else figure(key, f"{value:,.0f}")
+
+
+def _role_table(cluster: str, role: str, members: Sequence[ClusterComponent], now_us: int) -> str:
+    head = ["Component", "Host", "State", "Problems", "Last seen"]
+    rows: list[list[str]] = []
+    for c in members:
+        key = f"{cluster}:{c.role}:{c.host}:{c.name}"
+        first = _component_cells(key, c, now_us)
+        if role == "controller":
+            middle = [
+                _optional(f"{key}:farms", c.farms_known),
+                _optional(f"{key}:caches", c.caches_known),
+                esc(
+                    f"{pieces(c.piece_cache_used)} of {pieces(c.piece_cache_capacity)}"
+                    if c.piece_cache_capacity is not None
+                    else "?"
+                ),
+            ]
+        elif role == "cache":
+            middle = [
+                _optional(f"{key}:piece_caches", c.piece_caches),
+                esc(pieces(c.cache_used)),
+                figure(f"{key}:capacity", pieces(c.cache_total)),
+            ]
+        elif role == "plotter":
+            middle = [
+                figure(f"{key}:in_use", _in_use(c.sectors_in_use, c.capacity_total)),
+                _optional(f"{key}:sectors_24h", c.sectors_24h),
+                _optional(f"{key}:sectors_total", c.sectors_total),
+                "?" if c.sector_mean_s is None else f"{c.sector_mean_s:,.0f} s",
+            ]
+        else:
+            farms = ", ".join(link("/farms/", f, text=short_id(f)) for f in c.farm_ids)
+            middle = [
+                link("/farmers/", c.farmer) if c.farmer else "",
+                figure(f"{key}:farms", len(c.farm_ids)),
+                farms,
+            ]
+        rows.append([*first, *middle])
+    extra = {
+        "controller": ["Farms #", "Caches #", "Farmer cache"],
+        "cache": ["Piece caches #", "Held #", "Capacity #"],
+        "plotter": ["Sectors in use #", "Plotted 24 h #", "Since start #", "Per sector #"],
+        "farmer": ["Farmer", "Farms #", "Farm ids"],
+    }[role]
+    return table([*head, *extra], rows, empty=f"No {role}s seen.")
+
+
+def cluster(view: ClusterView, now_us: int) -> str:
+    """One cluster: its figures, then each role's components with state and problems."""
+    name = view.name
+    with_problems = [c for c in view.components if c.problems]
+    return (
+        tiles(
+            [
+                ("Controllers", figure(f"{name}:controllers", len(view.controllers))),
+                ("Caches", figure(f"{name}:caches", len(view.caches))),
+                ("Cache capacity", figure(f"{name}:cache_capacity", pieces(view.cache_total))),
+                ("Plotters", figure(f"{name}:plotters", len(view.plotters))),
+                (
+                    "Sectors in use",
+                    figure(
+                        f"{name}:sectors_in_use",
+                        _in_use(view.sectors_in_use, view.sectors_capacity),
+                    ),
+                ),
+                ("Plotted 24 h", figure(f"{name}:sectors_24h", view.sectors_24h)),
+                ("Farmers", figure(f"{name}:farmers", len(view.farmers))),
+                ("With problems", figure(f"{name}:with_problems", len(with_problems))),
+            ]
+        )
+        + "<h2>Controllers</h2>"
+        + _role_table(name, "controller", view.controllers, now_us)
+        + "<h2>Caches</h2>"
+        + _role_table(name, "cache", view.caches, now_us)
+        + "<h2>Plotters</h2>"
+        + _role_table(name, "plotter", view.plotters, now_us)
+        + "<h2>Cluster farmers</h2>"
+        + _role_table(name, "farmer", view.farmers, now_us)
+    )
+
+
+def clusters(
+    views: Sequence[ClusterView], open_alerts: Sequence[AlertState], now_us: int, when: When
+) -> str:
+    """Every cluster in full, then the open alerts of the cluster rules."""
+    if not views:
+        return (
+            '<p class="muted">No cluster component is configured: give a log source or metrics'
+            " target the role controller, cache or plotter (see .env.example).</p>"
+        )
+    parts = [
+        (f"<h2>Cluster {link('/clusters/', v.name)}</h2>" if len(views) > 1 else "")
+        + cluster(v, now_us)
+        for v in views
+    ]
+    return (
+        "".join(parts)
+        + "<h2>Open cluster alerts</h2>"
+        + table(ALERT_HEADERS, _alert_rows(open_alerts, when), empty="No open cluster alerts.")
     )
 
 

@@ -24,6 +24,7 @@ from bot.web.jsonify import dumps
 from collectors.alerts.summary import local_text
 from collectors.clock import Clock
 from collectors.health import ReportSource
+from collectors.models.alerts import Rule
 from collectors.models.views import Scope
 from collectors.settings import WebSettings
 from collectors.store.views import DAY_US, PERIODS, ViewStore, period_us
@@ -37,6 +38,10 @@ log = logging.getLogger("cosmos.web")
 COOKIE = "cosmos_login"
 COOKIE_DAYS = 30
 OPEN_PATHS = frozenset({"/login"})
+# Alerts the /cluster page lists: the ones about cluster components talking to each other.
+CLUSTER_RULES = frozenset(
+    {Rule.PLOTTER_TIMEOUT, Rule.CLUSTER_FARM_EXPIRED, Rule.CLUSTER_CACHE_EXPIRED}
+)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -102,6 +107,8 @@ class WebServer:
         r.add_get("/wallets/{address}", self.wallet_page)
         r.add_get("/rewards", self.rewards_page)
         r.add_get("/alerts", self.alerts_page)
+        r.add_get("/cluster", self.cluster_page)
+        r.add_get("/clusters/{name}", self.one_cluster_page)
         api = "/api/v1"
         r.add_get(f"{api}/status", self.api_status)
         r.add_get(f"{api}/dashboard", self.api_dashboard)
@@ -115,6 +122,8 @@ class WebServer:
         r.add_get(f"{api}/wallets/{{address}}", self.api_wallet)
         r.add_get(f"{api}/rewards", self.api_rewards)
         r.add_get(f"{api}/alerts", self.api_alerts)
+        r.add_get(f"{api}/cluster", self.api_cluster)
+        r.add_get(f"{api}/clusters/{{name}}", self.api_one_cluster)
         r.add_post(f"{api}/wipe", self.api_wipe)
         return app
 
@@ -307,6 +316,21 @@ class WebServer:
         changes = await self._views.alerts.transitions(now - 7 * DAY_US, now + 1)
         return self._page("Alerts", pages.alerts(open_alerts, changes, self._when), now)
 
+    async def cluster_page(self, _request: web.Request) -> web.Response:
+        now = self._clock.now_us()
+        found = await self._views.cluster.all(now)
+        alerts = [a for a in await self._views.alerts.open_alerts() if a.rule in CLUSTER_RULES]
+        title = f"Cluster {found[0].name}" if len(found) == 1 else "Farming cluster"
+        return self._page(title, pages.clusters(found, alerts, now, self._when), now)
+
+    async def one_cluster_page(self, request: web.Request) -> web.Response:
+        now = self._clock.now_us()
+        name = request.match_info["name"]
+        found = [c for c in await self._views.cluster.all(now) if c.name == name]
+        if not found:
+            return self._missing(f"Cluster {name}", now)
+        return self._page(f"Cluster {name}", pages.cluster(found[0], now), now)
+
     # --- JSON API --------------------------------------------------------------------------
 
     async def api_status(self, _request: web.Request) -> web.Response:
@@ -383,6 +407,14 @@ class WebServer:
                 ],
             }
         )
+
+    async def api_cluster(self, _request: web.Request) -> web.Response:
+        return _json(await self._views.cluster.all(self._clock.now_us()))
+
+    async def api_one_cluster(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        found = [c for c in await self._views.cluster.all(self._clock.now_us()) if c.name == name]
+        return _json(found[0]) if found else _json({"error": f"no cluster {name}"}, status=404)
 
     async def api_wipe(self, request: web.Request) -> web.Response:
         """``{"scope": "farm|farmer|wallet|all", "target": "..."}``; the token is required."""

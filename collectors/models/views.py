@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import ClassVar
 
 AI3 = 10**18
 
@@ -236,6 +237,7 @@ class ClusterComponent:
     last_line_us: int | None = None  # when cosmos last stored a line of its log
     metrics_up: bool | None = None  # None: no metrics endpoint configured (or not scraped)
     metrics_error: str | None = None
+    metrics_ok_us: int | None = None  # when its metrics endpoint last answered
     # plotter: sectors in flight of the most at once; sectors plotted
     capacity_used: float | None = None
     capacity_total: float | None = None
@@ -256,6 +258,40 @@ class ClusterComponent:
     # cluster farmer: the cosmos farmer its logs belong to, and its farms
     farmer: str | None = None
     farm_ids: tuple[str, ...] = ()
+    json_properties: ClassVar[tuple[str, ...]] = (
+        "state",
+        "last_seen_us",
+        "problems",
+        "sectors_in_use",
+    )
+
+    @property
+    def state(self) -> str:
+        """down: its endpoint does not answer; up: it answers or its log has lines; unknown."""
+        if self.metrics_up is False:
+            return "down"
+        return "up" if self.metrics_up or self.last_line_us is not None else "unknown"
+
+    @property
+    def last_seen_us(self) -> int | None:
+        """Its newest log line stored or its last answered scrape, whichever is later."""
+        seen = [t for t in (self.last_line_us, self.metrics_ok_us) if t is not None]
+        return max(seen) if seen else None
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        out = []
+        if self.metrics_up is False:
+            out.append(f"metrics down{': ' + self.metrics_error if self.metrics_error else ''}")
+        if self.plotting_errors:
+            n = int(self.plotting_errors)
+            out.append(f"{n:,} plotting error{'' if n == 1 else 's'} since it started")
+        return tuple(out)
+
+    @property
+    def sectors_in_use(self) -> float | None:
+        """Plotting capacity in use by its metrics, else the requests its log has in flight."""
+        return self.capacity_used if self.capacity_used is not None else self.sectors_in_flight
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,10 +301,40 @@ class ClusterView:
     caches: tuple[ClusterComponent, ...] = ()
     plotters: tuple[ClusterComponent, ...] = ()
     farmers: tuple[ClusterComponent, ...] = ()
+    json_properties: ClassVar[tuple[str, ...]] = (
+        "cache_total",
+        "sectors_in_use",
+        "sectors_capacity",
+        "sectors_24h",
+        "farm_count",
+    )
 
     @property
     def components(self) -> tuple[ClusterComponent, ...]:
         return self.controllers + self.caches + self.plotters + self.farmers
+
+    @property
+    def cache_total(self) -> float:
+        """Pieces the caches hold at most, together."""
+        return sum(c.cache_total or 0 for c in self.caches)
+
+    @property
+    def sectors_in_use(self) -> float:
+        return sum(c.sectors_in_use or 0 for c in self.plotters)
+
+    @property
+    def sectors_capacity(self) -> float | None:
+        """The plotters' capacity together; None when no plotter's metrics say it."""
+        totals = [c.capacity_total for c in self.plotters if c.capacity_total is not None]
+        return sum(totals) if totals else None
+
+    @property
+    def sectors_24h(self) -> int:
+        return sum(c.sectors_24h or 0 for c in self.plotters)
+
+    @property
+    def farm_count(self) -> int:
+        return sum(len(c.farm_ids) for c in self.farmers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -343,3 +409,4 @@ class ExportSnapshot:
     open_alerts: tuple[tuple[str, str, int], ...]  # (rule, severity, count)
     source_lag: tuple[tuple[str, str, str, float], ...]  # (kind, source, role, seconds)
     outbox: tuple[tuple[str, int], ...]  # (state, count)
+    clusters: tuple[ClusterView, ...] = ()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import aiosqlite
@@ -174,8 +174,9 @@ class ClusterReads(ReadBase):
     async def _from_metrics(self) -> list[tuple[str, ClusterComponent]]:
         rows = await self._rows(
             "SELECT t.target_key, t.kind, t.label, t.host, t.cluster, t.up, t.last_error,"
-            " c.* FROM metrics_targets t LEFT JOIN cluster_metrics c USING (target_key)"
-            " WHERE t.cluster IS NOT NULL ORDER BY t.target_key"
+            " t.last_ok_us, c.* FROM metrics_targets t"
+            " LEFT JOIN cluster_metrics c USING (target_key) WHERE t.cluster IS NOT NULL"
+            " ORDER BY t.target_key"
         )
         farms: dict[str, tuple[str, ...]] = {}
         if any(r["kind"] == "farmer" for r in rows):
@@ -194,6 +195,7 @@ def _metrics_component(r: aiosqlite.Row, farms: dict[str, tuple[str, ...]]) -> C
         r["host"],
         metrics_up=up,
         metrics_error=r["last_error"] if up is False else None,
+        metrics_ok_us=r["last_ok_us"],
     )
     if r["kind"] == "farmer":
         return replace(component, farm_ids=farms.get(r["target_key"], ()))
@@ -216,7 +218,7 @@ def _metrics_component(r: aiosqlite.Row, farms: dict[str, tuple[str, ...]]) -> C
 def _merge(logs: ClusterComponent, metrics: ClusterComponent) -> ClusterComponent:
     """One component seen through its log and its endpoint: metrics figures win when set."""
     values: dict[str, Any] = {}
-    for name in ClusterComponent.__dataclass_fields__:
+    for name in (f.name for f in fields(ClusterComponent)):
         mine = getattr(metrics, name)
         if name in ("name", "role", "host"):
             continue

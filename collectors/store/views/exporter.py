@@ -5,6 +5,7 @@ from __future__ import annotations
 from collectors.models.views import ExportSnapshot, FarmExport
 from collectors.store.database import Database
 from collectors.store.views._base import DAY_US, ReadBase
+from collectors.store.views.cluster import ClusterReads
 from collectors.store.views.rewards import RewardReads
 
 # Only a farmer with a watched wallet can have wins the chain did not credit.
@@ -17,6 +18,7 @@ class ExportReads(ReadBase):
     def __init__(self, db: Database) -> None:
         super().__init__(db)
         self._rewards = RewardReads(db)
+        self._cluster = ClusterReads(db)
         # All-time totals of the settled weeks and days change only when the rollups are summed
         # again: kept between scrapes, keyed by the rollups' version.
         self._settled: tuple[tuple[object, ...], Totals] | None = None
@@ -105,6 +107,7 @@ class ExportReads(ReadBase):
                     " GROUP BY 1"
                 )
             ),
+            clusters=tuple(await self._cluster.all(now_us)),
         )
 
     async def _not_credited(self, tables: frozenset[str]) -> dict[str, int]:

@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
@@ -68,6 +69,16 @@ class Page:
         if "exceptionDetails" in result:
             raise RuntimeError(f"{expression}: {result['exceptionDetails']}")
         return result["result"].get("value")
+
+    async def phone(self) -> None:
+        """Lay pages out as a phone does (390 px wide)."""
+        await self.send(
+            "Emulation.setDeviceMetricsOverride",
+            width=390,
+            height=844,
+            deviceScaleFactor=1,
+            mobile=True,
+        )
 
     async def screenshot(self, width: int, height: int, *, mobile: bool = False) -> bytes:
         await self.send(
@@ -198,3 +209,31 @@ async def chromium(executable: str) -> AsyncIterator[Browser]:
 async def _drain(stream: asyncio.StreamReader) -> None:
     while await stream.readline():
         pass
+
+
+# What a page shows, read in the browser: data-figure values, link targets, HTTP status.
+FIGURES_JS = (
+    "Object.fromEntries([...document.querySelectorAll('[data-figure]')]"
+    ".map(e => [e.dataset.figure, e.textContent]))"
+)
+LINKS_JS = "[...document.querySelectorAll('a[href]')].map(a => a.getAttribute('href'))"
+STATUS_JS = "performance.getEntriesByType('navigation')[0].responseStatus"
+
+
+async def crawl(page: Page, base: str) -> dict[str, dict[str, str]]:
+    """Every page reachable from the dashboard: status 200, no problems; their figures."""
+    seen: dict[str, dict[str, str]] = {}
+    queue = ["/"]
+    while queue:
+        path = queue.pop(0)
+        if path in seen:
+            continue
+        await page.goto(base + path)
+        assert await page.evaluate(STATUS_JS) == 200, f"broken link: {path}"
+        assert page.problems == [], f"{path}: {page.problems}"
+        seen[path] = await page.evaluate(FIGURES_JS)
+        for href in await page.evaluate(LINKS_JS):
+            target = urlsplit(urljoin(base + path, href))
+            assert f"{target.scheme}://{target.netloc}" == base, f"{path} links off-site: {href}"
+            queue.append(target.path + (f"?{target.query}" if target.query else ""))
+    return seen

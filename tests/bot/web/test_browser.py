@@ -13,7 +13,7 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import redirect_stdout
 from pathlib import Path
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import unquote
 
 import pytest
 
@@ -29,7 +29,7 @@ from collectors.store.views import DAY_US, ViewStore, period_us
 from collectors.store.wallets import WalletStore
 from collectors.store.wipe import WipeStore
 from tests.bot.seed import WALLET, seed_chain
-from tests.bot.web.cdp import Browser, Page, chromium, chromium_path
+from tests.bot.web.cdp import FIGURES_JS, Browser, chromium, chromium_path, crawl
 
 CHROMIUM = chromium_path()
 pytestmark = [
@@ -39,12 +39,6 @@ pytestmark = [
     ),
     pytest.mark.timeout(300),
 ]
-FIGURES_JS = (
-    "Object.fromEntries([...document.querySelectorAll('[data-figure]')]"
-    ".map(e => [e.dataset.figure, e.textContent]))"
-)
-LINKS_JS = "[...document.querySelectorAll('a[href]')].map(a => a.getAttribute('href'))"
-STATUS_JS = "performance.getEntriesByType('navigation')[0].responseStatus"
 
 
 async def scalar(db: Database, sql: str, *params: object) -> int:
@@ -160,25 +154,6 @@ async def expected_figures(db: Database, path: str) -> dict[str, str]:
     return out
 
 
-async def crawl(page: Page, base: str) -> dict[str, dict[str, str]]:
-    """Every page reachable from the dashboard: status 200, no problems; their figures."""
-    seen: dict[str, dict[str, str]] = {}
-    queue = ["/"]
-    while queue:
-        path = queue.pop(0)
-        if path in seen:
-            continue
-        await page.goto(base + path)
-        assert await page.evaluate(STATUS_JS) == 200, f"broken link: {path}"
-        assert page.problems == [], f"{path}: {page.problems}"
-        seen[path] = await page.evaluate(FIGURES_JS)
-        for href in await page.evaluate(LINKS_JS):
-            target = urlsplit(urljoin(base + path, href))
-            assert f"{target.scheme}://{target.netloc}" == base, f"{path} links off-site: {href}"
-            queue.append(target.path + (f"?{target.query}" if target.query else ""))
-    return seen
-
-
 async def test_every_page_in_chromium(demo: tuple[Database, str]) -> None:
     db, base = demo
     assert CHROMIUM is not None
@@ -210,13 +185,7 @@ async def test_without_javascript_live_with_it_and_phone_sized(
         assert before["farms"] == "3"
         await page.send("Emulation.setScriptExecutionDisabled", value=False)
 
-        await page.send(
-            "Emulation.setDeviceMetricsOverride",
-            width=390,
-            height=844,
-            deviceScaleFactor=1,
-            mobile=True,
-        )
+        await page.phone()
         await page.goto(base + "/")
         assert await page.evaluate("document.documentElement.scrollWidth") <= 390
         await page.evaluate("window.stillTheSamePage = true")

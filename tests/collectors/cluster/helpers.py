@@ -1,14 +1,28 @@
-"""The farming-cluster fixture: one controller, one cache, two plotters, two cluster farmers."""
+"""The farming-cluster fixture: one controller, one cache, two plotters, two cluster farmers;
+its metrics endpoints served on 127.0.0.1, and all of it put in a store."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
-from collectors.models.logs import LogLine
+from aiohttp import web
+
+from collectors.clock import FakeClock
+from collectors.ingest import LogIngestor
+from collectors.metrics_collector import MetricsCollector
+from collectors.models.logs import LogLine, SourceRef
 from collectors.parsing.decode import DecodedLine, Framing, LineDecoder
+from collectors.settings import MetricsSettings, MetricsTarget
+from collectors.store.database import Database
+from collectors.store.farmers import FarmerStore
+from collectors.store.metrics import MetricsStore
 
 CLUSTER_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "logs" / "cluster-2026-06"
+METRICS_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "metrics"
 
 # Identities the fixture files use.
 FARM_A0 = "01JY2A0000000000000000FRA0"
@@ -60,3 +74,72 @@ def log_lines(name: str, start: int = 0, stop: int | None = None) -> list[LogLin
         LogLine(line.text, str(line.end_offset), line.received_us)
         for line in decoded(name)[start:stop]
     ]
+
+
+@asynccontextmanager
+async def metrics_bodies() -> AsyncIterator[tuple[str, set[str]]]:
+    """A base URL on 127.0.0.1 serving the cluster metrics fixtures at /<name> (plotter, cache,
+    controller); names put in the set answer 503."""
+    bodies = {
+        name: (METRICS_DIR / f"cluster_{name}.txt").read_text()
+        for name in ("plotter", "cache", "controller")
+    }
+    down: set[str] = set()
+
+    async def metrics(request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        if name in down or name not in bodies:
+            return web.Response(status=503)
+        return web.Response(text=bodies[name], content_type="text/plain")
+
+    app = web.Application()
+    app.router.add_get("/{name}", metrics)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield f"http://127.0.0.1:{port}", down
+    finally:
+        await runner.cleanup()
+
+
+# (fixture, role, host, cosmos farmer) of each log the whole cluster writes.
+CLUSTER_LOGS = (
+    ("controller", "controller", "hub", "hub"),
+    ("cache", "cache", "hub", "hub"),
+    ("plotter-1", "plotter", "hub", "hub"),
+    ("farmer-a", "farmer", "hub", "hub"),
+    ("plotter-2", "plotter", "rig-b", "rig-b"),
+    ("farmer-b", "farmer", "rig-b", "rig-b"),
+)
+
+
+async def seed_cluster(db: Database, clock: FakeClock, metrics_base: str) -> None:
+    """Cluster ``main`` in the store as cosmos would collect it: every fixture log ingested, and
+    the endpoints of the hub's plotter, cache and controller and rig-b's plotter scraped once
+    (``/plotter-2`` is not served: that endpoint is down)."""
+    clock.set(datetime(2026, 6, 20, 8, 30, tzinfo=UTC))
+    farmers = FarmerStore(db)
+    primary = await farmers.ensure_primary("hub", clock.now_us(), "hub")
+    ingestor = LogIngestor(db, farmers, clock)
+    for name, role, host, farmer in CLUSTER_LOGS:
+        ref = SourceRef(f"docker:{host}:{role}:{name}", role, host, farmer, "main")  # type: ignore[arg-type]
+        await ingestor.ingest(ref, log_lines(name))
+    targets = [
+        MetricsTarget(
+            url=f"{metrics_base}/{path}", kind=kind, label=label, host=host, cluster="main"
+        )
+        for path, kind, label, host in (
+            ("plotter", "plotter", "plotter-1 metrics", "hub"),
+            ("cache", "cache", "cache metrics", "hub"),
+            ("controller", "controller", "controller metrics", "hub"),
+            ("plotter-2", "plotter", "plotter-2 metrics", "rig-b"),
+        )
+    ]
+    collector = MetricsCollector(
+        MetricsSettings(targets=targets), MetricsStore(db), farmers, primary, clock
+    )
+    async with collector:
+        await collector.scrape_all()

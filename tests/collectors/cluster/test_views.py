@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
-from aiohttp import web
 
 from bot.embeds import cluster_embeds, dashboard_embeds
 from collectors.clock import FakeClock
@@ -18,37 +17,14 @@ from collectors.store.database import Database
 from collectors.store.farmers import FarmerStore
 from collectors.store.metrics import MetricsStore
 from collectors.store.views import ViewStore
-from tests.collectors.cluster.helpers import log_lines
-from tests.conftest import FIXTURES
-
-BODIES = {
-    name: (FIXTURES / "metrics" / f"cluster_{name}.txt").read_text()
-    for name in ("plotter", "cache", "controller")
-}
+from tests.collectors.cluster.helpers import log_lines, metrics_bodies
 
 
 @pytest.fixture
 async def endpoints() -> AsyncIterator[tuple[str, set[str]]]:
     """A base URL serving the cluster bodies at /<name>; names in the set answer 503."""
-    down: set[str] = set()
-
-    async def metrics(request: web.Request) -> web.Response:
-        name = request.match_info["name"]
-        if name in down:
-            return web.Response(status=503)
-        return web.Response(text=BODIES[name], content_type="text/plain")
-
-    app = web.Application()
-    app.router.add_get("/{name}", metrics)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}", down
-    finally:
-        await runner.cleanup()
+    async with metrics_bodies() as served:
+        yield served
 
 
 def text(embeds: list[object]) -> str:
