@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 import discord
 
-from bot.notifiers import DeliveryError, Outgoing, RouteNotifier, RouteRefused, Sent
+from bot.notifiers import Outgoing, RouteNotifier, RouteRefused, Sent
 from collectors.clock import Clock
 from collectors.health import PartHealth
 from collectors.models.notify import Delivered
@@ -68,9 +68,11 @@ class Refusals:
         self._recheck_max_s = max(recheck_s, recheck_max_s)
         self.held: dict[str, Refusal] = {}
         self.guarded: list[GuardedNotifier] = []
-        # Probes that failed in a row, per target; kept through a release until a message
-        # goes through, so a probe that passes where sending does not still backs off.
+        # Looks that failed in a row, per target. A route refused again after a release before
+        # any message went through counts as one too: a look that passes where sending does
+        # not (a refusal the probe cannot see) still backs off.
         self._failed_looks: dict[str, int] = {}
+        self._released_unproven: set[str] = set()
         self.next_look_us: dict[str, int] = {}
         # Probes passed; released by the delivery loop before its next pass (see release).
         self._accepting: set[str] = set()
@@ -94,6 +96,9 @@ class Refusals:
             return
         refusal = Refusal(target, name, str(exc), self._clock.now_us())
         self.held[target] = refusal
+        if target in self._released_unproven:
+            self._released_unproven.discard(target)
+            self._failed_looks[target] = self._failed_looks.get(target, 0) + 1
         wait = self._look_later(target)
         log.error(
             "the %s route (%s) refuses messages: %s. Its messages are kept in the outbox; "
@@ -108,6 +113,7 @@ class Refusals:
 
     def delivered(self, target: str) -> None:
         self._failed_looks.pop(target, None)
+        self._released_unproven.discard(target)
 
     async def look_again(self) -> None:
         """Probe every held route whose time has come (no message is sent)."""
@@ -127,7 +133,7 @@ class Refusals:
                 wait = self._look_later(target)
                 log.info("the %s route still refuses (%s); next look in %.0f s", g.name, exc, wait)
                 continue
-            except DeliveryError as exc:  # Discord unreachable: no answer about the route
+            except Exception as exc:  # Discord unreachable (or a bug): no answer, no hurry
                 wait = self._look_later(target)
                 log.warning(
                     "could not look at the %s route (%s); again in %.0f s", g.name, exc, wait
@@ -147,6 +153,7 @@ class Refusals:
             return []
         for refusal in released:
             self.next_look_us.pop(refusal.target, None)
+            self._released_unproven.add(refusal.target)
         if self._release_messages is not None:
             # Messages of a route still held are made due too: its guard holds them again
             # without a request.

@@ -321,3 +321,53 @@ async def test_looks_at_a_refused_webhook_double_up_to_the_most_and_send_nothing
     assert [r.target for r in released] == ["webhook:7001"]
     assert sent.message_id is not None
     assert refusals.health()[0].ok is True
+
+
+async def test_a_look_that_gets_no_answer_keeps_the_route_held_at_the_same_pace(
+    fake_discord: FakeDiscord,
+) -> None:
+    clock = now_clock()
+    refusals = Refusals(clock, recheck_s=60, recheck_max_s=1800)
+    fake_discord.refuse(ALERTS_HOOK, 404)
+    async with aiohttp.ClientSession() as session:
+        url = fake_discord.webhook_url(7001, "alerts")
+        hook = refusals.guard(WebhookNotifier(session, url), "alerts")
+        with pytest.raises(RouteRefused):
+            await hook.send(Outgoing("alerts", (), "", "one"))
+        fake_discord.accept(ALERTS_HOOK)
+        fake_discord.fail(ALERTS_HOOK, 503, method="GET")  # Discord unwell at that moment
+        clock.advance(60)
+        await refusals.look_again()
+        held = await refusals.release()
+        wait = refusals.wait_s(hook.target)
+        clock.advance(60)
+        await refusals.look_again()
+        released = await refusals.release()
+    assert held == []
+    assert wait == 60  # no answer is no refusal: the pace stays
+    assert [r.target for r in released] == ["webhook:7001"]
+    assert looks(fake_discord, ALERTS_HOOK) == 2
+
+
+async def test_a_route_whose_look_passes_but_sending_is_refused_backs_off_all_the_same(
+    fake_discord: FakeDiscord,
+) -> None:
+    clock = now_clock()
+    refusals = Refusals(clock, recheck_s=60, recheck_max_s=1800)
+    fake_discord.fail(ALERTS_HOOK, 403, times=1 << 30, method="POST")  # GET answers, POST not
+    async with aiohttp.ClientSession() as session:
+        url = fake_discord.webhook_url(7001, "alerts")
+        hook = refusals.guard(WebhookNotifier(session, url), "alerts")
+        waits = []
+        for _ in range(3):
+            with pytest.raises(RouteRefused):
+                await hook.send(Outgoing("alerts", (), "", "one"))
+            waits.append(refusals.wait_s(hook.target))
+            clock.advance(waits[-1])
+            await refusals.look_again()
+            assert len(await refusals.release()) == 1
+        fake_discord.failures.clear()
+        await hook.send(Outgoing("alerts", (), "", "one"))
+    assert waits == [60, 120, 240]
+    assert refusals.wait_s(hook.target) == 60  # a message went through: the pace starts over
+    assert posts(fake_discord, ALERTS_HOOK) == 4
