@@ -52,6 +52,7 @@ DISCORD_TASK = "discord"
 COMMANDS_LOOP = "discord:commands"
 DELIVERY_LOOP = "delivery"
 DASHBOARD_LOOP = "dashboard"
+ROUTES_LOOP = "routes:look-again"
 # What a stop may take, part by part (the whole stays within about two seconds).
 CLIENT_CLOSE_S = 0.5
 DISCORD_RESTART_S = 30.0
@@ -106,11 +107,18 @@ async def run(
                     services.supervisor.start(f"collector:{collector.name}", collector.run())
                 if mode is Mode.BOT:
                     bot = start_discord(context, stop, fatal, bot_options or {})
-                refusals = Refusals(services.clock, tell_other_routes(context))
+                refusals = Refusals(
+                    services.clock,
+                    tell_other_routes(context),
+                    on_accepted=tell_other_routes(context, accepted=True),
+                    release_messages=context.state.release_held,
+                    recheck_s=settings.discord.refused_recheck_seconds,
+                    recheck_max_s=settings.discord.refused_recheck_max_seconds,
+                )
                 router = build_router(settings.discord, mode, session, bot, refusals)
                 services.parts.register("routes", refusals.health)
                 await context.state.release_held(services.clock.now_us())
-                start_delivery(context, router, bot)
+                start_delivery(context, router, bot, refusals)
                 start_dashboard(context, router, bot)
                 await stop.wait()
             finally:
@@ -260,31 +268,42 @@ def build_router(
     return TopicRouter(channels, default)
 
 
-def tell_other_routes(context: BotContext) -> OnRefused:
-    """When a place refuses, say so (once a day) on every other route, through the outbox."""
+def tell_other_routes(context: BotContext, *, accepted: bool = False) -> OnRefused:
+    """When a place refuses, or accepts again, say so (once a day each) on every other route,
+    through the outbox."""
     services = context.services
 
     async def tell(refusal: Refusal) -> None:
         d = services.settings.discord
         places: dict[str, str | None] = {"default": None}
         places.update({k: k for k in (*d.webhooks, *d.channels)})
-        day = refusal.since_us // 86_400_000_000
+        now = services.clock.now_us()
+        day = now // 86_400_000_000
+        if accepted:
+            kind, severity = "route-accepted", Severity.SUCCESS
+            title = f"Discord accepts the {refusal.name} route again"
+            body = "Its kept messages are sent now, in order."
+        else:
+            kind, severity = "route-refused", Severity.ERROR
+            title = f"Discord refuses the {refusal.name} route"
+            body = (
+                f"{refusal.reason}. Its messages are kept. cosmos looks at the route again "
+                "by itself and sends them once Discord accepts it (fixed in Discord); a wrong "
+                "setting needs fixing and a restart (`cosmos doctor` checks it)."
+            )
         for name, route in places.items():
             if name == refusal.name:
                 continue
             notice = Notification(
-                dedupe_key=f"route-refused:{refusal.target}:{name}:{day}",
+                dedupe_key=f"{kind}:{refusal.target}:{name}:{day}",
                 # A topic with no place of its own lands on the default place.
                 topic=Topic.ALERTS if route is not None else _default_topic(d),
-                severity=Severity.ERROR,
-                title=f"Discord refuses the {refusal.name} route",
-                body=(
-                    f"{refusal.reason}. Its messages are kept and sent once the setting is "
-                    "fixed and cosmos restarted (`cosmos doctor` checks it)."
-                ),
+                severity=severity,
+                title=title,
+                body=body,
                 route=route,
             )
-            await services.outbox.enqueue(notice, services.clock.now_us())
+            await services.outbox.enqueue(notice, now)
 
     return tell
 
@@ -294,7 +313,9 @@ def _default_topic(settings: DiscordSettings) -> Topic:
     return next((t for t in Topic if t.value not in overridden), Topic.ALERTS)
 
 
-def start_delivery(context: BotContext, router: Notifier, bot: CosmosBot | None) -> None:
+def start_delivery(
+    context: BotContext, router: Notifier, bot: CosmosBot | None, refusals: Refusals
+) -> None:
     services = context.services
     d = services.settings.discord
     delivery = DeliveryLoop(
@@ -309,9 +330,18 @@ def start_delivery(context: BotContext, router: Notifier, bot: CosmosBot | None)
     async def iteration() -> float | None:
         if bot is not None and not bot.is_ready():
             return 1.0  # the outbox keeps everything until Discord is back
+        # Here, between passes: a route is never released in the middle of one.
+        await refusals.release()
         return await delivery.iteration()
 
+    async def look_again() -> float | None:
+        if bot is None or bot.is_ready():
+            await refusals.look_again()
+        return None
+
     services.supervisor.start_loop(DELIVERY_LOOP, iteration, interval=delivery.interval)
+    # Probes are due by the clock; this only notices the time has come.
+    services.supervisor.start_loop(ROUTES_LOOP, look_again, interval=1.0)
 
 
 def start_dashboard(context: BotContext, router: TopicRouter, bot: CosmosBot | None) -> None:

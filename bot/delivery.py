@@ -186,8 +186,8 @@ class DeliveryLoop:
         """Record the failure; returns the pause for a retryable one (the target is unwell)."""
         now = self._clock.now_us()
         if isinstance(exc, RouteRefused):
-            # Held, not retried: the route's guard sends nothing more, the next start (with
-            # the settings fixed) releases these at once (see bot.refusals).
+            # Held, not retried: the route's guard sends nothing more; they are made due again
+            # when a look finds the route accepting, or at the next start (see bot.refusals).
             until = now + int(MAX_BACKOFF_S * 1e6)
             for item in items:
                 await self._outbox.mark_failed(item.id, f"{HELD_PREFIX}{exc}", until)

@@ -548,7 +548,8 @@ async def check_held_messages(path: Path) -> list[Check]:
         problem(
             "held messages",
             f"{count} message(s) held: {reason}",
-            "fix that route's setting (checked above) and restart cosmos: they are sent then",
+            "fix the webhook or channel in Discord (a running cosmos looks again by itself and "
+            "sends them), or a wrong setting (checked above) and restart cosmos",
         )
         for reason, count in held
     ]

@@ -56,7 +56,8 @@ class MessageGone(DeliveryError):
 class RouteRefused(DeliveryError):
     """The place itself refuses (401/403/404: a deleted webhook, a channel without access).
 
-    Retrying cannot help until the settings change: the route's messages wait in the outbox.
+    Resending cannot help until the place is fixed (in Discord or in the settings): the route's
+    messages wait in the outbox while cheap probes look at the place again (see bot.refusals).
     """
 
 
@@ -117,6 +118,17 @@ class Notifier(Protocol):
     async def update(self, delivered: Delivered, message: Outgoing) -> None:
         """Make a message this notifier delivered read ``message``, or raise
         :class:`DeliveryError` (:class:`MessageGone` when it was deleted)."""
+        ...
+
+
+class RouteNotifier(Notifier, Protocol):
+    """A notifier for one Discord place (a channel or a webhook)."""
+
+    target: str
+
+    async def probe(self) -> None:
+        """Whether the place would take a message now, sending none: returns, or raises
+        :class:`RouteRefused` (still refused) or :class:`DeliveryError` (could not tell)."""
         ...
 
 
@@ -236,6 +248,43 @@ class ChannelNotifier:
     async def post(self, embeds: Sequence[discord.Embed]) -> str:
         return (await self.send(Outgoing(DASHBOARD, tuple(embeds), "", ""))).message_id or ""
 
+    async def probe(self) -> None:
+        # Fetched, not taken from the cache: the cache still holds a channel the bot lost.
+        try:
+            channel = await self._client.fetch_channel(self.channel_id)
+        except (TimeoutError, discord.DiscordException, aiohttp.ClientError, OSError) as exc:
+            raise translate(exc) from exc
+        if not isinstance(channel, discord.abc.Messageable):
+            raise RouteRefused(f"channel {self.channel_id} cannot receive messages")
+        guild: discord.Guild | None = getattr(channel, "guild", None)
+        bot_user = self._client.user
+        in_guild = isinstance(channel, discord.abc.GuildChannel | discord.Thread)
+        if not in_guild or guild is None or guild.unavailable or bot_user is None:
+            return  # nothing to compute permissions from: seeing the channel is the test
+        try:
+            # Fetched too: without the members intent the cached one misses new roles.
+            me = await guild.fetch_member(bot_user.id)
+        except (TimeoutError, discord.DiscordException, aiohttp.ClientError, OSError) as exc:
+            raise translate(exc) from exc
+        allowed = channel.permissions_for(me)
+        send = (
+            allowed.send_messages_in_threads
+            if isinstance(channel, discord.Thread)
+            else allowed.send_messages
+        )
+        needed = {
+            "View Channel": allowed.view_channel,
+            "Send Messages": send,
+            "Embed Links": allowed.embed_links,
+        }
+        # The first one missing: without Send Messages, Discord takes Embed Links away too.
+        missing = next((name for name, ok in needed.items() if not ok), None)
+        if missing is not None:
+            raise RouteRefused(
+                f"the bot lacks {missing} in channel {self.channel_id}; "
+                "check the channel's permissions"
+            )
+
     async def edit(self, message_id: str, embeds: Sequence[discord.Embed]) -> None:
         try:
             channel = await self._channel()
@@ -273,11 +322,11 @@ class WebhookNotifier:
         self,
         method: str,
         url: str,
-        payload: dict[str, Any],
+        payload: dict[str, Any] | None,
         files: tuple[tuple[str, bytes], ...] = (),
     ) -> dict[str, Any]:
         body: aiohttp.FormData | None = None
-        if files:
+        if files and payload is not None:
             # Multipart: the JSON payload plus files[n], as Discord takes attachments.
             payload = payload | {
                 "attachments": [{"id": i, "filename": name} for i, (name, _) in enumerate(files)]
@@ -336,6 +385,10 @@ class WebhookNotifier:
     async def post(self, embeds: Sequence[discord.Embed]) -> str:
         data = await self._call("POST", f"{self._url}?wait=true", self._payload(embeds))
         return str(data.get("id", ""))
+
+    async def probe(self) -> None:
+        # Discord answers GET on a webhook's URL with the webhook, or 401/404 when it is gone.
+        await self._call("GET", self._url, None)
 
     async def edit(self, message_id: str, embeds: Sequence[discord.Embed]) -> None:
         await self._call("PATCH", f"{self._url}/messages/{message_id}", self._payload(embeds))

@@ -271,7 +271,10 @@ def format_status(
     outbox = ", ".join(f"{n} {state}" for state, n in overview.outbox) or "empty"
     lines.append(f"Notification outbox: {outbox}")
     for reason, count in held:
-        lines.append(f"  BAD {count} held: {reason} (fix the setting and restart cosmos)")
+        lines.append(
+            f"  BAD {count} held: {reason} (fixed in Discord, they go out by themselves; "
+            "a wrong setting needs fixing and a restart)"
+        )
     return "\n".join(lines)
 
 

@@ -273,6 +273,14 @@ class DiscordSettings(_Section):
     admin_role_id: int | None = None
     explorer_url: str = "https://autonomys.subscan.io"
     dashboard_seconds: float = Field(default=60.0, ge=1, description="dashboard refresh")
+    # A webhook or channel Discord refuses (401/403/404) is looked at again (nothing is sent)
+    # after this, then twice as long each time up to the most, and released once it accepts.
+    refused_recheck_seconds: float = Field(
+        default=60.0, gt=0, description="first look again at a refused route"
+    )
+    refused_recheck_max_seconds: float = Field(
+        default=1800.0, gt=0, description="longest wait between looks at a refused route"
+    )
     # Discord's own addresses: change them only for a proxy or a test double of Discord.
     api_base_url: str = "https://discord.com/api/v10"
     gateway_url: str = "wss://gateway.discord.gg/"
@@ -290,6 +298,17 @@ class DiscordSettings(_Section):
                 " or an alert rule name (e.g. farm_error) for a channel of its own"
             )
         return value
+
+    @model_validator(mode="after")
+    def _recheck_order(self) -> DiscordSettings:
+        if self.refused_recheck_max_seconds < self.refused_recheck_seconds:
+            raise ValueError(
+                f"COSMOS_DISCORD__REFUSED_RECHECK_MAX_SECONDS={self.refused_recheck_max_seconds:g}"
+                " is shorter than COSMOS_DISCORD__REFUSED_RECHECK_SECONDS="
+                f"{self.refused_recheck_seconds:g}: the longest wait between looks at a refused "
+                "route must be at least the first one (e.g. 60 and 1800)"
+            )
+        return self
 
     @field_validator("webhook_url")
     @classmethod

@@ -47,3 +47,18 @@ def test_secrets_are_never_echoed_in_errors(monkeypatch: pytest.MonkeyPatch) -> 
         load_settings(None)
     assert "secret-token" not in str(err.value)
     assert "COSMOS_DISCORD__WEBHOOK_URL" in str(err.value)
+
+
+def test_refused_route_looks_need_the_longest_wait_at_least_the_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COSMOS_DISCORD__REFUSED_RECHECK_SECONDS", "600")
+    monkeypatch.setenv("COSMOS_DISCORD__REFUSED_RECHECK_MAX_SECONDS", "60")
+    with pytest.raises(SettingsError) as err:
+        load_settings(None)
+    assert (
+        "COSMOS_DISCORD__REFUSED_RECHECK_MAX_SECONDS=60 is shorter than "
+        "COSMOS_DISCORD__REFUSED_RECHECK_SECONDS=600"
+    ) in str(err.value)
+    monkeypatch.setenv("COSMOS_DISCORD__REFUSED_RECHECK_MAX_SECONDS", "600")
+    assert load_settings(None).discord.refused_recheck_max_seconds == 600

@@ -7,7 +7,8 @@ gateway (HELLO, IDENTIFY, READY, GUILD_CREATE, heartbeats, INTERACTION_CREATE di
 
 Tests point discord.py at it through ``discord.http.Route.BASE`` and
 ``DiscordWebSocket.DEFAULT_GATEWAY``; webhooks through their URL. Failures are injected per
-path: ``fail("/channels/", 429, times=3, retry_after=0.05)``.
+path: ``fail("/channels/", 429, times=3, retry_after=0.05)``; a place refuses until
+told otherwise with ``refuse("/webhooks/7001/", 404)`` and ``accept(...)``.
 """
 
 from __future__ import annotations
@@ -29,7 +30,15 @@ OTHER_CHANNEL_ID = 3001
 ADMIN_ID = 4000
 MEMBER_ID = 4001
 ADMIN_ROLE_ID = 5000
+BOT_ROLE_ID = 5001
 ADMINISTRATOR = 1 << 3
+VIEW_CHANNEL = 1 << 10
+SEND_MESSAGES = 1 << 11
+EMBED_LINKS = 1 << 14
+ATTACH_FILES = 1 << 15
+READ_MESSAGE_HISTORY = 1 << 16
+# What a server admin grants the bot when inviting it.
+BOT_PERMISSIONS = VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS | ATTACH_FILES | READ_MESSAGE_HISTORY
 TIMESTAMP = "2025-06-20T08:00:00.000000+00:00"
 
 
@@ -123,6 +132,8 @@ class FakeDiscord:
         self.sockets: list[web.WebSocketResponse] = []
         self._seq = 0
         self._nonces: dict[tuple[int, str], dict[str, Any]] = {}
+        # Channels whose permission overwrite denies the bot Send Messages.
+        self.send_denied: set[int] = set()
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -157,6 +168,7 @@ class FakeDiscord:
             r.add_put(prefix + "/applications/{app}/guilds/{guild}/commands", self._put_commands)
             r.add_get(prefix + "/applications/{app}/guilds/{guild}/commands", self._get_commands)
             r.add_get(prefix + "/channels/{channel}", self._get_channel)
+            r.add_get(prefix + "/guilds/{guild}/members/{user}", self._get_member)
             r.add_post(prefix + "/channels/{channel}/messages", self._post_message)
             r.add_patch(prefix + "/channels/{channel}/messages/{message}", self._edit_message)
             r.add_post(prefix + "/interactions/{id}/{token}/callback", self._callback)
@@ -188,6 +200,23 @@ class FakeDiscord:
         method: str | None = None,
     ) -> None:
         self.failures.append(Failure(pattern, status, times, retry_after, method))
+
+    def refuse(self, pattern: str, status: int = 404) -> None:
+        """Refuse every request whose path contains ``pattern`` (a deleted webhook, a channel
+        the bot lost access to) until :meth:`accept`."""
+        self.fail(pattern, status, times=1 << 62)
+
+    def accept(self, pattern: str) -> None:
+        """Stop refusing ``pattern``: the farmer fixed the webhook or the channel in Discord."""
+        self.failures = [f for f in self.failures if f.pattern != pattern]
+
+    def deny_send(self, channel_id: int) -> None:
+        """An overwrite denying the bot Send Messages there: it sees the channel, posts get
+        403 Missing Permissions (50013)."""
+        self.send_denied.add(channel_id)
+
+    def allow_send(self, channel_id: int) -> None:
+        self.send_denied.discard(channel_id)
 
     def slow(self, pattern: str, seconds: float) -> None:
         """Answer requests whose path contains ``pattern`` only after ``seconds``."""
@@ -301,7 +330,11 @@ class FakeDiscord:
             "guild_id": str(GUILD_ID),
             "name": f"channel-{channel_id}",
             "position": 0,
-            "permission_overwrites": [],
+            "permission_overwrites": [
+                {"id": str(BOT_ID), "type": 1, "allow": "0", "deny": str(SEND_MESSAGES)}
+            ]
+            if channel_id in self.send_denied
+            else [],
             "nsfw": False,
             "parent_id": None,
             "topic": None,
@@ -315,6 +348,24 @@ class FakeDiscord:
         if channel_id not in (CHANNEL_ID, OTHER_CHANNEL_ID):
             return jsonr({"message": "Unknown Channel", "code": 10003}, status=404)
         return jsonr(self.channel_payload(channel_id))
+
+    async def _get_member(self, request: web.Request) -> web.Response:
+        """``GET /guilds/{guild}/members/{user}``: only the bot's own member is known."""
+        if int(request.match_info["user"]) != BOT_ID:
+            return jsonr({"message": "Unknown Member", "code": 10007}, status=404)
+        return jsonr(
+            {
+                "user": user(BOT_ID, "cosmos", bot=True),
+                "roles": [str(BOT_ROLE_ID)],
+                "joined_at": TIMESTAMP,
+                "deaf": False,
+                "mute": False,
+                "flags": 0,
+                "nick": None,
+                "avatar": None,
+                "pending": False,
+            }
+        )
 
     async def _payload(self, request: web.Request) -> dict[str, Any]:
         """JSON body, or multipart: ``payload_json`` plus ``files[n]`` parts."""
@@ -374,6 +425,8 @@ class FakeDiscord:
         if channel_id not in (CHANNEL_ID, OTHER_CHANNEL_ID):
             return jsonr({"message": "Unknown Channel", "code": 10003}, status=404)
         payload = await self._payload(request)
+        if channel_id in self.send_denied:
+            return jsonr({"message": "Missing Permissions", "code": 50013}, status=403)
         if "embeds" in payload and len(payload["embeds"]) > 10:
             return jsonr({"message": "Invalid Form Body", "code": 50035}, status=400)
         nonce = payload.get("nonce")
@@ -523,13 +576,19 @@ class FakeDiscord:
             "flags": 0,
         }
         admin_role = everyone | {"id": str(ADMIN_ROLE_ID), "name": "farm admins", "position": 1}
+        bot_role = everyone | {
+            "id": str(BOT_ROLE_ID),
+            "name": "cosmos",
+            "permissions": str(BOT_PERMISSIONS),
+            "position": 2,
+        }
         return {
             "id": str(GUILD_ID),
             "name": "farm",
             "unavailable": False,
             "owner_id": str(ADMIN_ID),
             "member_count": 3,
-            "roles": [everyone, admin_role],
+            "roles": [everyone, admin_role, bot_role],
             "channels": [self.channel_payload(CHANNEL_ID), self.channel_payload(OTHER_CHANNEL_ID)],
             "members": [],
             "emojis": [],
